@@ -1,0 +1,1 @@
+"""LSQ's services: each owns one concern and its own database, and talks through Kafka events."""

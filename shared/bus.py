@@ -1,0 +1,75 @@
+"""Kafka clients with the settings LSQ relies on. Create them after fork, never at import time."""
+from __future__ import annotations
+
+import logging
+import socket
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARTITIONS = 6
+
+
+def make_producer(bootstrap: str, **overrides) -> KafkaProducer:
+    """An idempotent producer that waits for all in-sync replicas (``acks=all``)."""
+    settings = dict(
+        bootstrap_servers=bootstrap.split(","),
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=2,
+        retries=2147483647,
+        request_timeout_ms=15000,
+        max_block_ms=10000,
+        client_id="lsq-producer",
+    )
+    settings.update(overrides)
+    return KafkaProducer(**settings)
+
+
+def make_consumer(bootstrap: str, group: str, topics: list[str], **overrides) -> KafkaConsumer:
+    """A consumer that commits by hand, after the database transaction (at-least-once)."""
+    settings = dict(
+        bootstrap_servers=bootstrap.split(","),
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=500,
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=3000,
+        client_id=f"lsq-{group}",
+    )
+    settings.update(overrides)
+    consumer = KafkaConsumer(**settings)
+    consumer.subscribe(topics)
+    return consumer
+
+
+def ensure_topics(bootstrap: str, topics: list[str], partitions: int = DEFAULT_PARTITIONS,
+                  replication: int = 1) -> None:
+    """Create topics that do not exist yet (and their ``.dlt``); existing ones are left alone."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=10000)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for name in topics for t in (name, f"{name}.dlt") if t not in existing]
+        if wanted:
+            try:
+                admin.create_topics([NewTopic(t, partitions, replication) for t in wanted])
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+def reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    """Can a TCP connection be made to any bootstrap server?"""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False

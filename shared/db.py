@@ -1,0 +1,152 @@
+"""Database access: one engine per service, transactions that ring the outbox relay, migrations.
+
+SQLite (the embedded default) and PostgreSQL are both first-class: every service's tests run on
+both. Services use SQLAlchemy Core tables and plain queries (``store.py``), no ORM sessions.
+"""
+from __future__ import annotations
+
+import contextlib
+import socket
+from pathlib import Path
+
+from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.types import TypeDecorator
+
+from shared.config import REPO_ROOT
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp column that always hands back aware UTC datetimes (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        if value is not None and dialect.name == "sqlite":
+            from shared.timeutil import UTC
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None:
+            from shared.timeutil import as_utc
+            return as_utc(value)
+        return value
+
+
+def create_db_engine(url: str, pool_size: int = 5) -> Engine:
+    """An engine with the settings LSQ relies on (SQLite: WAL, busy timeout, foreign keys)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            # Python's sqlite3 opens transactions lazily; BEGIN IMMEDIATE avoids writer deadlocks
+            # between the web and worker processes sharing the file.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
+
+
+class Database:
+    """A service's database: its engine, transactions, and the relay doorbell."""
+
+    def __init__(self, url: str, service: str, doorbell_port: int | None = None):
+        self.url = url
+        self.service = service
+        self.engine = create_db_engine(url)
+        self.doorbell_port = doorbell_port
+        self._doorbell = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """One unit of work. After a commit that wrote outbox rows, the relay is woken at once."""
+        with self.engine.begin() as conn:
+            yield conn
+            wrote_events = conn.info.pop("outbox_added", 0)
+        if wrote_events:
+            self.ring_doorbell()
+
+    @contextlib.contextmanager
+    def read(self):
+        """A connection for queries only."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def ring_doorbell(self) -> None:
+        """Tell the relay (another process) that new outbox rows are committed: one UDP datagram.
+
+        Best effort: if nobody listens, the relay's polling still delivers within its interval.
+        """
+        if not self.doorbell_port:
+            return
+        try:
+            if self._doorbell is None:
+                self._doorbell = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self._doorbell.setblocking(False)
+            self._doorbell.sendto(b"!", ("127.0.0.1", self.doorbell_port))
+        except OSError:
+            pass
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def migrate(self) -> None:
+        """Apply the service's Alembic migrations (``services/<name>/migrations/versions``)."""
+        upgrade(self.engine, self.service)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(service: str):
+    """Alembic configuration: the shared env in ``shared/migrations``, versions per service."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    versions = REPO_ROOT / "services" / service / "migrations" / "versions"
+    config.set_main_option("version_locations", str(versions))
+    config.set_main_option("version_table", f"alembic_version_{service}")
+    config.attributes["service"] = service
+    return config
+
+
+def upgrade(engine: Engine, service: str, revision: str = "head") -> None:
+    """Migrate ``engine``'s database to ``revision``. Safe to call from several processes."""
+    from alembic import command
+
+    config = alembic_config(service)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Two processes of one service starting together must not both migrate.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"migrate:{service}"})
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def with_conn(conn: Connection | None, db: Database):
+    """Use ``conn`` if given, else open a transaction on ``db`` (for functions callable both ways)."""
+    if conn is not None:
+        return contextlib.nullcontext(conn)
+    return db.transaction()

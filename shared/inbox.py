@@ -1,0 +1,55 @@
+"""Idempotent consumer: a ``processed_events`` row per (consumer group, source, event id).
+
+The row is written in the same transaction as the handler's effects, so a redelivered event
+(at-least-once delivery) is recognised and skipped.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, select
+from sqlalchemy.engine import Connection
+
+from shared.db import UtcDateTime
+
+from shared.timeutil import utcnow
+
+metadata = MetaData()
+
+processed_events = Table(
+    "processed_events", metadata,
+    Column("consumer", String(100), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Column("processed_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("consumer", "source", "event_id"),
+)
+
+
+def seen(conn: Connection, consumer: str, source: str, event_id: str) -> bool:
+    """Has ``consumer`` already applied this event?"""
+    return conn.execute(select(processed_events.c.event_id).where(
+        processed_events.c.consumer == consumer, processed_events.c.source == source,
+        processed_events.c.event_id == event_id)).first() is not None
+
+
+def seen_many(conn: Connection, consumer: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (source, id) pairs ``consumer`` has applied: one query for a whole batch."""
+    if not keys:
+        return set()
+    ids = {event_id for _, event_id in keys}
+    rows = conn.execute(select(processed_events.c.source, processed_events.c.event_id).where(
+        processed_events.c.consumer == consumer, processed_events.c.event_id.in_(ids)))
+    return {(r.source, r.event_id) for r in rows} & set(keys)
+
+
+def record(conn: Connection, consumer: str, source: str, event_id: str) -> None:
+    """Remember that ``consumer`` applied this event (same transaction as the effects)."""
+    conn.execute(processed_events.insert().values(consumer=consumer, source=source, event_id=event_id,
+                                                  processed_at=utcnow()))
+
+
+def record_many(conn: Connection, consumer: str, keys: list[tuple[str, str]]) -> None:
+    """``record`` for a whole batch in one statement."""
+    if keys:
+        now = utcnow()
+        conn.execute(processed_events.insert(), [
+            {"consumer": consumer, "source": s, "event_id": i, "processed_at": now} for s, i in keys])

@@ -1,0 +1,206 @@
+"""The web side every service shares: the app factory helper, errors, health, metrics, paging.
+
+One JSON error format for every 4xx/5xx::
+
+    {"status": 422, "code": "validation_failed", "message": "...", "message_zh": "...",
+     "errors": {"branch_id": ["Unknown branch."]}, "location": "json", "request_id": "..."}
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask_smorest import Api
+from marshmallow import Schema, fields, validate
+from werkzeug.exceptions import HTTPException
+
+from shared import auth, bus, logs, metrics, outbox
+from shared.config import Settings
+from shared.db import Database
+from shared.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_GENERIC_ZH = {
+    400: "请求格式错误", 401: "需要登录", 403: "无权访问", 404: "未找到", 405: "不支持的请求方法",
+    409: "与当前状态冲突", 413: "请求过大", 415: "不支持的内容类型", 422: "输入校验失败",
+    429: "请求过于频繁", 500: "服务器内部错误", 503: "服务暂不可用",
+}
+
+
+def error_response(status: int, code: str, message: str, message_zh: str | None = None,
+                   errors: dict | None = None, location: str | None = None, **extra):
+    """A Flask response in the one LSQ error format."""
+    body = {"status": status, "code": code, "message": message,
+            "message_zh": message_zh or _GENERIC_ZH.get(status, message)}
+    if errors:
+        body["errors"] = errors
+    if location:
+        body["location"] = location
+    body.update(extra)
+    body["request_id"] = logs.request_id.get()
+    return jsonify(body), status
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api with LSQ's error format for HTTP errors (webargs 422 included)."""
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        messages = data.get("messages") if isinstance(data, dict) else None
+        errors, location = None, None
+        if messages:
+            # webargs nests by location: {"json": {"field": ["msg"]}}; flatten it for clients.
+            location = next(iter(messages))
+            errors = messages[location]
+            if isinstance(errors, list):
+                errors = {"_schema": errors}
+        status = error.code or 500
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+                422: "validation_failed"}.get(status, f"http_{status}")
+        message = error.description if status != 422 else "The input is not valid: see errors"
+        response, status = error_response(status, code, message, errors=errors, location=location)
+        if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response, status
+
+
+@dataclass
+class ServiceContext:
+    """What a running service app holds: its settings and database."""
+
+    settings: Settings
+    db: Database
+
+
+def create_service_app(service: str, *, title: str, description: str, blueprints: list,
+                       settings: Settings | None = None, config: dict | None = None,
+                       migrate: bool = True) -> Flask:
+    """Build a service's Flask app: API docs, auth, errors, health, metrics, request ids."""
+    settings = settings or Settings.from_env(service, **(config or {}).get("SETTINGS", {}))
+    app = Flask(f"lsq.{service}")
+    app.config.update(
+        API_TITLE=title, API_VERSION="1.0", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "info": {"description": description},
+            "components": {"securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "security": [{"bearerAuth": []}, {}],
+        },
+        JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    app.json.ensure_ascii = False
+    app.config.update({k: v for k, v in (config or {}).items() if k != "SETTINGS"})
+    db = Database(settings.database_url, service, doorbell_port=settings.relay_doorbell_port)
+    if migrate:
+        db.migrate()
+    app.extensions["lsq"] = ServiceContext(settings, db)
+    api = ServiceApi(app)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(_health_blueprint(service))
+    _install_hooks(app, service)
+    return app
+
+
+def context() -> ServiceContext:
+    """The current app's settings and database."""
+    return current_app.extensions["lsq"]
+
+
+def db() -> Database:
+    """The current app's database."""
+    return current_app.extensions["lsq"].db
+
+
+def _install_hooks(app: Flask, service: str) -> None:
+    @app.before_request
+    def _begin():
+        g.started = time.perf_counter()
+        logs.request_id.set(request.headers.get("X-Request-ID") or uuid.uuid4().hex)
+        g.principal = auth.ANONYMOUS
+        g.principal = auth.load_principal()
+
+    @app.after_request
+    def _end(response):
+        response.headers["X-Request-ID"] = logs.request_id.get() or ""
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        if endpoint != "/metrics":
+            metrics.REQUEST_LATENCY.labels(service, request.method, endpoint, response.status_code).observe(
+                time.perf_counter() - g.get("started", time.perf_counter()))
+        return response
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        errors = {error.field: [error.message]} if error.field else None
+        return error_response(error.status, error.code, error.message, error.message_zh, errors=errors,
+                              **({"details": error.details} if error.details else {}))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        # HTTP errors are handled by ServiceApi (more specific); this is for real bugs.
+        log.exception("unhandled error")
+        return error_response(500, "internal_error",
+                              "Internal error; the request id identifies it in the logs")
+
+
+def _health_blueprint(service: str) -> Blueprint:
+    health = Blueprint("health", __name__)
+
+    @health.get("/healthz")
+    def healthz():
+        """Alive: the process answers."""
+        return {"status": "ok", "service": service}
+
+    @health.get("/readyz")
+    def readyz():
+        """Ready: the database answers and Kafka is reachable."""
+        ctx = context()
+        checks = {}
+        try:
+            ctx.db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - report, do not fail
+            checks["database"] = f"error: {exc.__class__.__name__}"
+        checks["kafka"] = "ok" if bus.reachable(ctx.settings.kafka_bootstrap) else "unreachable"
+        ready = all(v == "ok" for v in checks.values())
+        return {"status": "ready" if ready else "not_ready", "service": service, "checks": checks}, (
+            200 if ready else 503)
+
+    @health.get("/metrics")
+    def prometheus():
+        """Prometheus exposition; the outbox backlog is read from the database at scrape time."""
+        try:
+            with context().db.read() as conn:
+                metrics.OUTBOX_BACKLOG.labels(service).set(outbox.backlog(conn))
+        except Exception:  # noqa: BLE001 - the scrape must still answer
+            pass
+        body, content_type = metrics.render()
+        return body, 200, {"Content-Type": content_type}
+
+    return health
+
+
+class PageArgs(Schema):
+    """``?page=1&page_size=50`` on every list."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """The response schema of a paginated list of ``item_schema``."""
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item_schema)),
+        "page": fields.Integer(), "page_size": fields.Integer(), "total": fields.Integer(),
+    }, name=name)
+
+
+def page(items: list, total: int, args: dict) -> dict:
+    """The body of a paginated list."""
+    return {"items": items, "page": args["page"], "page_size": args["page_size"], "total": total}
