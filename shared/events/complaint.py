@@ -1,0 +1,81 @@
+"""Complaint events, owned by the feedback service (topic ``lsq.complaint``).
+
+Key = the staff member complained about, else the complaint id. No reader contact details ever
+appear here: a reader is at most a pseudonymous ``reader_ref``.
+"""
+from shared.events import fields as f
+from shared.events.registry import EventData, define
+
+CATEGORIES = ("attitude", "waiting", "competence", "environment", "policy", "other")
+SEVERITIES = ("low", "normal", "high", "urgent")
+CHANNELS = ("desk", "phone", "web", "email", "wechat", "forum")
+OUTCOMES = ("substantiated", "partially_substantiated", "unsubstantiated", "withdrawn")
+SLA_TARGETS = ("acknowledge", "resolve")
+
+
+class _ComplaintRef(EventData):
+    complaint_id = f.ref("the complaint")
+    branch_id = f.ref("branch the complaint is about")
+    staff_id = f.ref("staff member complained about, if named", required=False, allow_none=True)
+    service_point_id = f.ref("service point concerned, if any", required=False, allow_none=True)
+
+
+class ComplaintFiled(_ComplaintRef):
+    category = f.enum(CATEGORIES, "what the complaint is about (waiting = waiting/efficiency)")
+    severity = f.enum(SEVERITIES, "severity as assessed at filing")
+    channel = f.enum(CHANNELS, "how the complaint came in")
+    filed_at = f.time("when it was filed")
+    acknowledge_due_at = f.time("SLA target for acknowledgement")
+    resolve_due_at = f.time("SLA target for resolution")
+    reader_ref = f.text("pseudonymous reader reference, if any", required=False, allow_none=True, max_length=64)
+
+
+class ComplaintAcknowledged(_ComplaintRef):
+    acknowledged_at = f.time("when it was acknowledged")
+    handler_id = f.ref("staff member handling it", required=False, allow_none=True)
+
+
+class ComplaintResolved(_ComplaintRef):
+    category = f.enum(CATEGORIES, "category")
+    severity = f.enum(SEVERITIES, "severity")
+    outcome = f.enum(OUTCOMES, "finding of the investigation")
+    filed_at = f.time("when it was filed")
+    resolved_at = f.time("when it was resolved")
+    handler_id = f.ref("staff member who resolved it", required=False, allow_none=True)
+
+
+class ComplaintReopened(_ComplaintRef):
+    reopened_at = f.time("when the reader reopened it")
+
+
+class ComplaintSla(_ComplaintRef):
+    target = f.enum(SLA_TARGETS, "which SLA target")
+    severity = f.enum(SEVERITIES, "severity")
+    due_at = f.time("the target time")
+    handler_id = f.ref("staff member handling it (who is answerable for the SLA)", required=False,
+                       allow_none=True)
+
+
+class ComplaintSlaBreached(ComplaintSla):
+    breached_at = f.time("when the target passed")
+
+
+class ComplaintRated(_ComplaintRef):
+    rating = f.integer("reader's rating of the resolution, 1-5")
+    rated_at = f.time("when it was rated")
+
+
+define("lsq.complaint.filed.v1", ComplaintFiled, service="feedback", subject="complaint_id",
+       description="A reader filed a complaint.")
+define("lsq.complaint.acknowledged.v1", ComplaintAcknowledged, service="feedback", subject="complaint_id",
+       description="The library acknowledged a complaint.")
+define("lsq.complaint.resolved.v1", ComplaintResolved, service="feedback", subject="complaint_id",
+       description="A complaint was resolved with an outcome.")
+define("lsq.complaint.reopened.v1", ComplaintReopened, service="feedback", subject="complaint_id",
+       description="The reader reopened a resolved complaint.")
+define("lsq.complaint.sla_at_risk.v1", ComplaintSla, service="feedback", subject="complaint_id",
+       description="80% of an SLA target's time is used up.")
+define("lsq.complaint.sla_breached.v1", ComplaintSlaBreached, service="feedback", subject="complaint_id",
+       description="An SLA target passed (once per target and complaint).")
+define("lsq.complaint.rated.v1", ComplaintRated, service="feedback", subject="complaint_id",
+       description="The reader rated how the complaint was resolved.")
