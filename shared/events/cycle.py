@@ -15,7 +15,31 @@ class CycleOpened(EventData):
     participants = f.integer("number of staff evaluated")
     submission_deadline = f.time("last moment for self, peer and supervisor ratings")
     opened_at = f.time("when it opened")
+    rubric_version = f.integer("version of the rubric the cycle uses", required=False, allow_none=True)
+
+
+class CycleClosed(EventData):
+    cycle_id = f.ref("the cycle")
+    period = f.text("period label, e.g. 2026-Q4", max_length=20)
+    branch_ids = fields.List(fields.String(), required=True, metadata={"description": "branches in scope"})
+    participants = f.integer("number of staff evaluated")
+    scored = f.integer("participants who got a score (the others had no usable rating at all)")
+    closed_at = f.time("when it closed; feedback arriving later does not change its scores")
+    scores_digest = f.text("SHA-256 of the canonical scores: equal inputs give an equal digest",
+                           max_length=64)
+
+
+class CyclePublished(EventData):
+    cycle_id = f.ref("the cycle")
+    period = f.text("period label, e.g. 2026-Q4", max_length=20)
+    branch_ids = fields.List(fields.String(), required=True, metadata={"description": "branches in scope"})
+    results = f.integer("number of results published (one lsq.evaluation.scored.v1 each)")
+    published_at = f.time("when the results were published")
 
 
 define("lsq.cycle.opened.v1", CycleOpened, service="evaluation", subject="cycle_id", key=None,
        description="An evaluation cycle opened: participants and peers are fixed.")
+define("lsq.cycle.closed.v1", CycleClosed, service="evaluation", subject="cycle_id", key=None,
+       description="An evaluation cycle closed: ratings are final and scores computed (not yet visible).")
+define("lsq.cycle.published.v1", CyclePublished, service="evaluation", subject="cycle_id", key=None,
+       description="An evaluation cycle's results were published to the staff evaluated.")

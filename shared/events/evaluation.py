@@ -1,4 +1,7 @@
-"""Evaluation-score events, owned by the evaluation service (topic ``lsq.evaluation``, key = staff)."""
+"""Evaluation-score events, owned by the evaluation service (topic ``lsq.evaluation``, key = staff).
+
+Peer raters never appear in these events: only the components that counted.
+"""
 from marshmallow import fields
 
 from shared.events import fields as f
@@ -24,11 +27,18 @@ class EvaluationScored(EventData):
                                      metadata={"description": "rater sources whose weight was spread over the others"})
     revision = f.integer("0 for the first result, then 1, 2 ... after appeals")
     published_at = f.time("when the result was published")
+    rank_in_branch = f.integer("1 = best score of the branch in this cycle (ties share a rank)",
+                               required=False, allow_none=True)
+    branch_participants = f.integer("staff of the branch scored in this cycle", required=False, allow_none=True)
+    percentile_in_branch = f.number("0-100: 100 = best of the branch, 0 = lowest", required=False,
+                                    allow_none=True)
+    rubric_version = f.integer("rubric version the scores are on", required=False, allow_none=True)
 
 
 class EvaluationRescored(EvaluationScored):
     previous_score = f.number("score before the revision")
     previous_grade = f.enum(GRADES, "grade before the revision")
+    appeal_id = f.ref("the appeal that led to the revision", required=False, allow_none=True)
 
 
 define("lsq.evaluation.scored.v1", EvaluationScored, service="evaluation", subject="evaluation_id",
