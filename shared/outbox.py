@@ -45,8 +45,9 @@ def add(conn: Connection, event_type: str, data: dict, *, caused_by: list[dict] 
     ``data`` is validated against the registry first: an invalid event is a bug, never published.
     """
     kind = get_event_type(event_type)
-    if caused_by is not None:
-        data = {**data, "caused_by": caused_by}
+    # Every event carries caused_by (empty for one a person caused directly) so that subscribers
+    # can trace any decision without special cases.
+    data = {**data, "caused_by": caused_by if caused_by is not None else data.get("caused_by", [])}
     plain = kind.validate(data)
     event_id = str(uuid.uuid4())
     conn.execute(outbox.insert().values(

@@ -1,0 +1,36 @@
+# LSQ: the two commands that matter are `make up` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: up down status test test-unit kafka-jars asyncapi bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e ".[test]"
+	touch $(STAMP)
+
+kafka-jars: $(STAMP)
+	$(BIN)/python -c "from shared.devstack.kafka import ensure_jars; ensure_jars()"
+
+up: $(STAMP) kafka-jars  ## start Kafka and every service (web + worker) in the background
+	$(BIN)/lsq up
+
+down: $(STAMP)           ## stop everything `make up` started
+	$(BIN)/lsq down
+
+status: $(STAMP)         ## what runs
+	$(BIN)/lsq status
+
+test: $(STAMP) kafka-jars  ## the whole suite: unit, contract, integration (real Kafka + PostgreSQL), e2e
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: $(STAMP)      ## only the tests without I/O
+	$(BIN)/python -m pytest -q tests/unit tests/contract
+
+asyncapi: $(STAMP)       ## regenerate the checked-in AsyncAPI document
+	$(BIN)/lsq asyncapi > docs/asyncapi.yaml
+
+clean:                   ## remove the virtualenv and local data (stop first with make down)
+	rm -rf $(VENV) var
