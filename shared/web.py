@@ -96,6 +96,8 @@ def create_service_app(service: str, *, title: str, description: str, blueprints
     )
     app.json.ensure_ascii = False
     app.config.update({k: v for k, v in (config or {}).items() if k != "SETTINGS"})
+    if not app.testing:
+        logs.configure(service)
     db = Database(settings.database_url, service, doorbell_port=settings.relay_doorbell_port)
     if migrate:
         db.migrate()

@@ -133,7 +133,7 @@ class Stack:
             ok &= ready
             port = SERVICE_PORTS.get(service)
             say(f"{service:<10} {'ready' if ready else 'NOT READY'}  http://127.0.0.1:{port}/docs  "
-                f"(logs: var/logs/{service}-web.log, {service}-worker.log)")
+                f"(logs: {self.var}/logs/{service}-web.log, {service}-worker.log)")
         return ok
 
     def down(self, say=print) -> None:
