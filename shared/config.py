@@ -35,6 +35,11 @@ def _env(service: str, name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"LSQ_{service.upper()}_{name}") or os.environ.get(name) or default
 
 
+def service_port(service: str) -> int:
+    """The service's HTTP port: ``LSQ_<SERVICE>_PORT`` or the default of the table above."""
+    return int(os.environ.get(f"LSQ_{service.upper()}_PORT") or SERVICE_PORTS.get(service, 8199))
+
+
 def database_url(service: str) -> str:
     """The service's own database.
 
@@ -80,7 +85,7 @@ class Settings:
     @classmethod
     def from_env(cls, service: str, **overrides) -> "Settings":
         """Read the settings of ``service`` from the environment; keyword overrides win."""
-        port = int(_env(service, "PORT", str(SERVICE_PORTS.get(service, 8199))))
+        port = service_port(service)
         public_key = _env(service, "JWT_PUBLIC_KEY")
         key_file = _env(service, "JWT_PUBLIC_KEY_FILE")
         if key_file and not public_key:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from shared.config import REPO_ROOT, SERVICE_PORTS, var_dir
+from shared.config import REPO_ROOT, SERVICE_PORTS, service_port, var_dir
 from shared.devstack.kafka import LocalKafka, _read_pid, stop_pid
 
 KAFKA_PORT = int(os.environ.get("LSQ_KAFKA_PORT", "9092"))
@@ -93,7 +93,7 @@ class Stack:
         return process.pid
 
     def start_service(self, service: str) -> None:
-        port = SERVICE_PORTS.get(service)
+        port = service_port(service)
         env = self.env(service)
         for stale in Path(env["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
             if not _alive(_read_pid(self._pid_file(f"{service}-web"))):
@@ -108,7 +108,7 @@ class Stack:
         self._spawn(f"{service}-worker", [sys.executable, "-m", f"services.{service}.worker"], env)
 
     def wait_ready(self, service: str, timeout: float = 120) -> bool:
-        url = f"http://127.0.0.1:{SERVICE_PORTS.get(service)}/readyz"
+        url = f"http://127.0.0.1:{service_port(service)}/readyz"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -131,7 +131,7 @@ class Stack:
         for service in services:
             ready = self.wait_ready(service)
             ok &= ready
-            port = SERVICE_PORTS.get(service)
+            port = service_port(service)
             say(f"{service:<10} {'ready' if ready else 'NOT READY'}  http://127.0.0.1:{port}/docs  "
                 f"(logs: {self.var}/logs/{service}-web.log, {service}-worker.log)")
         return ok
@@ -162,7 +162,7 @@ class Stack:
                 state = f"running ({pid})" if _alive(pid) else "stopped"
                 if kind == "web" and _alive(pid):
                     try:
-                        r = requests.get(f"http://127.0.0.1:{SERVICE_PORTS[service]}/readyz", timeout=2)
+                        r = requests.get(f"http://127.0.0.1:{service_port(service)}/readyz", timeout=2)
                         state += f", {r.json().get('status')}"
                     except requests.RequestException:
                         state += ", not answering"
