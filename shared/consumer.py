@@ -171,6 +171,8 @@ class ConsumerRunner:
         return outcomes
 
     def _apply_with_retries(self, record, event: Event) -> Outcome:
+        """Apply one event alone: transient failures are retried (then left uncommitted), other
+        failures up to ``max_attempts`` times, then the event is dead-lettered."""
         key = (record.topic, record.partition, record.offset)
         backoff = 0.1
         while not self.stop.is_set():
@@ -182,25 +184,19 @@ class ConsumerRunner:
             except PoisonEvent as exc:
                 self._dead_letter(record, f"PoisonEvent: {exc}")
                 return Outcome(record, "dead_lettered", str(exc))
-            except (OperationalError, TransientError) as exc:
-                if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_transient(exc):
-                    error = exc
-                else:
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if is_transient(exc):
                     log.warning("transient failure on %s, not committing: %s", event.id, exc)
-                    time.sleep(backoff)
-                    backoff = min(backoff * 2, 5)
                     if backoff >= 5:
-                        return Outcome(record, "retry", str(exc))  # re-polled later
-                    continue
-            except Exception as exc:  # noqa: BLE001 - a bug or bad data: bounded retries, then DLT
-                error = exc
-            self._attempts[key] = self._attempts.get(key, 0) + 1
-            if self._attempts[key] >= self.max_attempts:
-                self._attempts.pop(key, None)
-                text = "".join(traceback.format_exception_only(type(error), error)).strip()
-                self._dead_letter(record, text)
-                return Outcome(record, "dead_lettered", text)
-            log.warning("handler failed on %s (attempt %d): %s", event.id, self._attempts[key], error)
+                        return Outcome(record, "retry", str(exc))  # paused here; re-polled later
+                else:
+                    self._attempts[key] = self._attempts.get(key, 0) + 1
+                    if self._attempts[key] >= self.max_attempts:
+                        self._attempts.pop(key, None)
+                        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                        self._dead_letter(record, text)
+                        return Outcome(record, "dead_lettered", text)
+                    log.warning("handler failed on %s (attempt %d): %s", event.id, self._attempts[key], exc)
             time.sleep(backoff)
             backoff = min(backoff * 2, 5)
         return Outcome(record, "retry")
@@ -252,7 +248,14 @@ class ConsumerRunner:
             log.debug("could not compute lag: %s", exc)
 
 
-def _is_transient(exc: DBAPIError) -> bool:
-    text = str(exc.orig).lower()
-    return any(word in text for word in ("locked", "connection", "timeout", "could not connect",
-                                         "server closed", "terminating"))
+def is_transient(exc: Exception) -> bool:
+    """Worth retrying later: ``TransientError``, or the database being unreachable or locked."""
+    if isinstance(exc, TransientError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        text = str(exc.orig).lower()
+        return isinstance(exc, OperationalError) and any(word in text for word in (
+            "locked", "connection", "timeout", "could not connect", "server closed", "terminating"))
+    return False
