@@ -1,0 +1,37 @@
+"""Incoming events → use cases: the directory read model and the reader-feedback facts."""
+from __future__ import annotations
+
+from services.evaluation import service
+from shared.directory_view import DIRECTORY_HANDLERS
+from shared.events.envelope import Event
+from shared.timeutil import utcnow
+
+
+def on_rating_submitted(conn, event: Event) -> None:
+    service.record_rating(conn, event.data, utcnow())
+
+
+def on_praise_received(conn, event: Event) -> None:
+    service.record_praise(conn, event.data, utcnow())
+
+
+def on_praise_rejected(conn, event: Event) -> None:
+    service.reject_praise(conn, event.data, utcnow())
+
+
+def on_complaint_resolved(conn, event: Event) -> None:
+    service.record_complaint_resolved(conn, event.data, utcnow())
+
+
+def on_complaint_reopened(conn, event: Event) -> None:
+    service.record_complaint_reopened(conn, event.data, utcnow())
+
+
+HANDLERS = {
+    **DIRECTORY_HANDLERS,
+    "lsq.rating.submitted.v1": on_rating_submitted,
+    "lsq.praise.received.v1": on_praise_received,
+    "lsq.praise.rejected.v1": on_praise_rejected,
+    "lsq.complaint.resolved.v1": on_complaint_resolved,
+    "lsq.complaint.reopened.v1": on_complaint_reopened,
+}
