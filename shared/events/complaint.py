@@ -58,6 +58,8 @@ class ComplaintSla(_ComplaintRef):
 
 class ComplaintSlaBreached(ComplaintSla):
     breached_at = f.time("when the target passed")
+    escalated_to_staff_id = f.ref("branch manager the breach was escalated to, if one is known",
+                                  required=False, allow_none=True)
 
 
 class ComplaintRated(_ComplaintRef):

@@ -1,0 +1,406 @@
+"""Survey use cases: instruments, campaigns, invitations, anonymous answers, results, closing.
+
+Results are GROUP BY queries over ``survey_answers`` (one row per answered item); groups with
+fewer than ``model.MIN_GROUP_SIZE`` answers are suppressed inside the same queries (their figures
+come back NULL), so no small group's figures ever leave the database.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import uuid
+from datetime import datetime
+
+from sqlalchemy import case, func, null, select, update
+
+from services.feedback import model, store
+from shared import directory_view, outbox
+from shared.auth import Principal
+from shared.db import Database
+from shared.errors import Conflict, Invalid, not_found
+from shared.timeutil import utcnow
+
+a = store.survey_answers.c
+GROUPINGS = ("all", "branch", "user_group")
+_TOKEN_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+# -- instruments --------------------------------------------------------------------------------
+def _instrument_view(row) -> dict:
+    return {**{k: row[k] for k in ("id", "code", "version", "title_zh", "title_en", "created_at")},
+            "items": json.loads(row["items"])}
+
+
+def create_instrument(db: Database, data: dict) -> dict:
+    """A new instrument, or a new version of one with the same code (versions are immutable)."""
+    model.check_instrument(data["items"])
+    now = utcnow()
+    with db.transaction() as conn:
+        latest = store.instrument_by_code(conn, data["code"])
+        row = {"id": str(uuid.uuid4()), "code": data["code"], "version": (latest["version"] + 1) if latest else 1,
+               "title_zh": data["title_zh"], "title_en": data["title_en"],
+               "items": json.dumps(data["items"], ensure_ascii=False), "created_at": now}
+        conn.execute(store.instruments.insert().values(**row))
+    return _instrument_view(row)
+
+
+def get_instrument(db: Database, instrument_id: str) -> dict:
+    with db.read() as conn:
+        row = store.get(conn, store.instruments, instrument_id)
+        if row is None:
+            raise not_found("instrument", "问卷", instrument_id)
+        return _instrument_view(row)
+
+
+def list_instruments(db: Database, page: int, page_size: int):
+    i = store.instruments.c
+    with db.read() as conn:
+        rows, total = store.list_rows(conn, store.instruments, [], page, page_size, [i.code, i.version.desc()])
+    return [_instrument_view(r) for r in rows], total
+
+
+# -- campaigns ----------------------------------------------------------------------------------
+def _survey_view(row, now: datetime | None = None) -> dict:
+    view = {k: row[k] for k in ("id", "instrument_id", "title_zh", "title_en", "opens_at", "closes_at",
+                                "open_link", "closed_at", "created_at")}
+    view["branch_ids"] = json.loads(row["branch_ids"])
+    view["state"] = model.survey_state(row["opens_at"], row["closes_at"], row["closed_at"], now or utcnow())
+    return view
+
+
+def create_survey(db: Database, actor: Principal, data: dict) -> dict:
+    """A campaign: an instrument, some branches, open and close times, open link or invitations."""
+    if data["closes_at"] <= data["opens_at"]:
+        raise Invalid("the survey must close after it opens", "问卷结束时间必须晚于开始时间", field="closes_at")
+    branch_ids = list(dict.fromkeys(data["branch_ids"]))
+    for index, branch_id in enumerate(branch_ids):
+        if not actor.may_see_branch(branch_id):
+            actor.require_branch(branch_id)
+    now = utcnow()
+    with db.transaction() as conn:
+        for index, branch_id in enumerate(branch_ids):
+            directory_view.require_branch(conn, branch_id, field=f"branch_ids.{index}")
+        if data.get("instrument_id"):
+            instrument = store.get(conn, store.instruments, data["instrument_id"])
+        else:
+            instrument = store.instrument_by_code(conn, data.get("instrument_code") or "lsq-core")
+        if instrument is None:
+            raise Invalid("unknown instrument", "问卷不存在", field="instrument_id", code="unknown_instrument")
+        row = {"id": str(uuid.uuid4()), "instrument_id": instrument["id"],
+               "title_zh": data.get("title_zh") or instrument["title_zh"],
+               "title_en": data.get("title_en") or instrument["title_en"],
+               "branch_ids": json.dumps(branch_ids), "opens_at": data["opens_at"], "closes_at": data["closes_at"],
+               "open_link": data["open_link"], "closed_at": None, "created_at": now,
+               "created_by": actor.staff_id or actor.subject}
+        conn.execute(store.surveys.insert().values(**row))
+    return _survey_view(row, now)
+
+
+def _survey(conn, survey_id: str, actor: Principal | None = None, for_update: bool = False) -> dict:
+    row = store.get(conn, store.surveys, survey_id, for_update)
+    if row is None:
+        raise not_found("survey", "问卷调查", survey_id)
+    if actor is not None and not actor.network_wide:
+        if actor.branch_id not in json.loads(row["branch_ids"]):
+            raise not_found("survey", "问卷调查", survey_id)
+    return dict(row)
+
+
+def get_survey(db: Database, actor: Principal, survey_id: str) -> dict:
+    with db.read() as conn:
+        return _survey_view(_survey(conn, survey_id, actor))
+
+
+def list_surveys(db: Database, actor: Principal, page: int, page_size: int):
+    s = store.surveys.c
+    conditions = []
+    if not actor.network_wide:
+        # branch_ids is a JSON list of ids; the quoted id cannot match another id by accident.
+        conditions.append(s.branch_ids.contains(json.dumps(actor.branch_id), autoescape=True))
+    with db.read() as conn:
+        rows, total = store.list_rows(conn, store.surveys, conditions, page, page_size, [s.opens_at.desc(), s.id])
+    return [_survey_view(r) for r in rows], total
+
+
+def survey_form(db: Database, survey_id: str) -> dict:
+    """What a respondent needs to answer: the campaign and its questionnaire in both languages."""
+    with db.read() as conn:
+        survey = _survey(conn, survey_id)
+        instrument = store.get(conn, store.instruments, survey["instrument_id"])
+    view = _survey_view(survey)
+    return {"id": view["id"], "title_zh": view["title_zh"], "title_en": view["title_en"],
+            "branch_ids": view["branch_ids"], "state": view["state"], "open_link": view["open_link"],
+            "closes_at": view["closes_at"], "instrument": _instrument_view(instrument)}
+
+
+def new_invitation_token() -> str:
+    """An 80-bit one-time token, e.g. ``Q4TX-9MZK-2HPA-7WRC``."""
+    raw = "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(16))
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+def create_invitations(db: Database, actor: Principal, survey_id: str, count: int, branch_id: str | None) -> dict:
+    """One-time invitation tokens (only their hashes are kept: hand them out now)."""
+    now = utcnow()
+    with db.transaction() as conn:
+        survey = _survey(conn, survey_id, actor)
+        branches = json.loads(survey["branch_ids"])
+        if branch_id is not None:
+            actor.require_branch(branch_id)
+            if branch_id not in branches:
+                raise Invalid(f"branch {branch_id} is not in this survey", f"分馆 {branch_id} 不在本次调查范围内",
+                              field="branch_id")
+        tokens = [new_invitation_token() for _ in range(count)]
+        conn.execute(store.survey_invitations.insert(), [
+            {"token_hash": model.hash_secret(t), "survey_id": survey_id, "branch_id": branch_id,
+             "created_at": now, "used_at": None} for t in tokens])
+    return {"survey_id": survey_id, "branch_id": branch_id, "tokens": tokens}
+
+
+# -- answers ------------------------------------------------------------------------------------
+def submit_response(db: Database, survey_id: str, data: dict) -> dict:
+    """An anonymous answer → ``lsq.survey.response_submitted.v1`` (no personal data).
+
+    Through the open link, or with a one-time invitation token (a second use is a 409).
+    """
+    now = utcnow()
+    inv = store.survey_invitations.c
+    with db.transaction() as conn:
+        survey = _survey(conn, survey_id)
+        model.check_accepting(model.survey_state(survey["opens_at"], survey["closes_at"], survey["closed_at"], now))
+        branches = json.loads(survey["branch_ids"])
+        branch_id = data.get("branch_id")
+        invitation = None
+        if data.get("token"):
+            invitation = conn.execute(select(store.survey_invitations).where(
+                inv.token_hash == model.hash_secret(data["token"]), inv.survey_id == survey_id)).mappings().first()
+            if invitation is None:
+                raise Invalid("unknown invitation token", "邀请码无效", field="token", code="unknown_token")
+            if invitation["used_at"] is not None:
+                raise Conflict("this invitation has already been used", "该邀请码已使用", field="token",
+                               code="token_used")
+            branch_id = invitation["branch_id"] or branch_id
+        elif not survey["open_link"]:
+            raise Invalid("this survey is answered by invitation only: a token is required",
+                          "本调查仅限受邀读者作答，需要邀请码", field="token", code="token_required")
+        if branch_id is None and len(branches) == 1:
+            branch_id = branches[0]
+        if branch_id is None:
+            raise Invalid("say which branch the answers are about", "请选择评价的分馆", field="branch_id")
+        if branch_id not in branches:
+            raise Invalid(f"branch {branch_id} is not in this survey", f"分馆 {branch_id} 不在本次调查范围内",
+                          field="branch_id")
+        items = json.loads(store.get(conn, store.instruments, survey["instrument_id"])["items"])
+        rows = model.validate_answers(items, data["answers"])
+        user_group = model.user_group_of(items, data["answers"])
+        if invitation is not None and not conn.execute(
+                update(store.survey_invitations).where(inv.token_hash == invitation["token_hash"],
+                                                       inv.used_at.is_(None)).values(used_at=now)).rowcount:
+            raise Conflict("this invitation has already been used", "该邀请码已使用", field="token", code="token_used")
+        response_id = str(uuid.uuid4())
+        conn.execute(store.survey_responses.insert().values(
+            id=response_id, survey_id=survey_id, branch_id=branch_id, user_group=user_group, submitted_at=now))
+        if rows:
+            conn.execute(store.survey_answers.insert(), [
+                {**r, "survey_id": survey_id, "response_id": response_id, "branch_id": branch_id,
+                 "user_group": user_group} for r in rows])
+        instrument = store.get(conn, store.instruments, survey["instrument_id"])
+        outbox.add(conn, "lsq.survey.response_submitted.v1", {
+            "survey_id": survey_id, "response_id": response_id, "branch_id": branch_id,
+            "instrument_id": instrument["id"], "instrument_version": instrument["version"],
+            "user_group": user_group, "submitted_at": now})
+    return {"response_id": response_id, "survey_id": survey_id, "branch_id": branch_id, "submitted_at": now}
+
+
+# -- results ------------------------------------------------------------------------------------
+def _group_column(table_c, grouping: str):
+    return {"all": null(), "branch": table_c.branch_id, "user_group": table_c.user_group}[grouping]
+
+
+def _num(value, places: int = 2):
+    return None if value is None else round(float(value), places)
+
+
+def _item_rows(conn, survey_id: str, grouping: str) -> list[dict]:
+    """Per rated item (triad, Likert, NPS) and group: n, means, gaps, NPS; small groups suppressed."""
+    group = _group_column(a, grouping)
+    n = func.count(a.perceived) + func.count(a.value)
+    enough = n >= model.MIN_GROUP_SIZE
+
+    def kept(expr):
+        return case((enough, expr), else_=None)
+
+    promoters = func.sum(case((a.value >= 9, 1), else_=0))
+    detractors = func.sum(case((a.value <= 6, 1), else_=0))
+    query = (select(a.item_code, a.item_type, a.dimension, group.label("grp"), kept(n).label("n"),
+                    kept(func.avg(a.minimum)).label("minimum"), kept(func.avg(a.desired)).label("desired"),
+                    kept(func.avg(a.perceived)).label("perceived"),
+                    kept(func.avg(a.perceived - a.minimum)).label("adequacy_gap"),
+                    kept(func.avg(a.perceived - a.desired)).label("superiority_gap"),
+                    kept(func.sum(case((a.na.is_(True), 1), else_=0))).label("na"),
+                    kept(func.avg(a.value)).label("mean"),
+                    kept(100.0 * (promoters - detractors) / n).label("nps"))
+             .where(a.survey_id == survey_id, a.item_type.in_(model.RATED_TYPES))
+             .group_by(a.item_code, a.item_type, a.dimension, *([] if grouping == "all" else [group])))
+    result = []
+    for row in conn.execute(query):
+        nps_item = row.item_type == "nps"
+        result.append({
+            "item_code": row.item_code, "item_type": row.item_type, "dimension": row.dimension,
+            "group_by": grouping, "group": row.grp, "suppressed": row.n is None, "n": row.n,
+            "minimum": _num(row.minimum), "desired": _num(row.desired), "perceived": _num(row.perceived),
+            "adequacy_gap": _num(row.adequacy_gap), "superiority_gap": _num(row.superiority_gap),
+            "na": row.na, "mean": _num(row.mean), "nps": _num(row.nps, 1) if nps_item else None})
+    return result
+
+
+def _dimension_rows(conn, survey_id: str, grouping: str) -> list[dict]:
+    """Per dimension and group: respondents, mean minimum/desired/perceived, gaps, Likert mean.
+
+    Dimension means weight every answer alike (the mean of all answers in the dimension).
+    """
+    group = _group_column(a, grouping)
+    n = func.count(a.response_id.distinct())
+    enough = n >= model.MIN_GROUP_SIZE
+
+    def kept(expr):
+        return case((enough, expr), else_=None)
+
+    query = (select(a.dimension, group.label("grp"), kept(n).label("n"),
+                    kept(func.avg(a.minimum)).label("minimum"), kept(func.avg(a.desired)).label("desired"),
+                    kept(func.avg(a.perceived)).label("perceived"),
+                    kept(func.avg(a.perceived - a.minimum)).label("adequacy_gap"),
+                    kept(func.avg(a.perceived - a.desired)).label("superiority_gap"),
+                    kept(func.avg(a.value)).label("mean"))
+             .where(a.survey_id == survey_id, a.item_type.in_(("triad", "likert")), a.dimension.is_not(None),
+                    (a.perceived.is_not(None)) | (a.value.is_not(None)))
+             .group_by(a.dimension, *([] if grouping == "all" else [group])))
+    return [{"dimension": row.dimension, "group_by": grouping, "group": row.grp, "suppressed": row.n is None,
+             "n": row.n, "minimum": _num(row.minimum), "desired": _num(row.desired),
+             "perceived": _num(row.perceived), "adequacy_gap": _num(row.adequacy_gap),
+             "superiority_gap": _num(row.superiority_gap), "mean": _num(row.mean)}
+            for row in conn.execute(query)]
+
+
+def _choice_rows(conn, survey_id: str, grouping: str) -> list[dict]:
+    """Counts per option of choice items and group; counts under the minimum are suppressed."""
+    group = _group_column(a, grouping)
+    n = func.count()
+    query = (select(a.item_code, a.choice, group.label("grp"),
+                    case((n >= model.MIN_GROUP_SIZE, n), else_=None).label("n"))
+             .where(a.survey_id == survey_id, a.item_type.in_(("choice", "multi_choice")))
+             .group_by(a.item_code, a.choice, *([] if grouping == "all" else [group])))
+    return [{"item_code": row.item_code, "choice": row.choice, "group_by": grouping, "group": row.grp,
+             "suppressed": row.n is None, "n": row.n} for row in conn.execute(query)]
+
+
+def _response_rows(conn, survey_id: str, grouping: str) -> list[dict]:
+    r = store.survey_responses.c
+    group = _group_column(r, grouping)
+    n = func.count()
+    query = (select(group.label("grp"), case((n >= model.MIN_GROUP_SIZE, n), else_=None).label("n"))
+             .where(r.survey_id == survey_id).group_by(*([] if grouping == "all" else [group])))
+    return [{"group_by": grouping, "group": row.grp, "suppressed": row.n is None, "n": row.n}
+            for row in conn.execute(query)]
+
+
+def _sort_key(row: dict):
+    return (GROUPINGS.index(row["group_by"]), row["group"] or "", row.get("item_code") or row.get("dimension") or "",
+            row.get("choice") or "")
+
+
+def compute_results(conn, survey_id: str) -> dict:
+    """Every figure of a survey's results (overall, by branch, by user group)."""
+    total = conn.execute(select(func.count()).select_from(store.survey_responses)
+                         .where(store.survey_responses.c.survey_id == survey_id)).scalar_one()
+    items, dimensions, choices, responses = [], [], [], []
+    for grouping in GROUPINGS:
+        items += _item_rows(conn, survey_id, grouping)
+        dimensions += _dimension_rows(conn, survey_id, grouping)
+        choices += _choice_rows(conn, survey_id, grouping)
+        responses += _response_rows(conn, survey_id, grouping)
+    return {"survey_id": survey_id, "responses": total if total >= model.MIN_GROUP_SIZE else None,
+            "min_group_size": model.MIN_GROUP_SIZE,
+            "groups": sorted(responses, key=_sort_key), "dimensions": sorted(dimensions, key=_sort_key),
+            "items": sorted(items, key=_sort_key), "choices": sorted(choices, key=_sort_key)}
+
+
+def results(db: Database, actor: Principal, survey_id: str) -> dict:
+    with db.read() as conn:
+        survey = _survey(conn, survey_id, actor)
+        instrument = store.get(conn, store.instruments, survey["instrument_id"])
+        return {**compute_results(conn, survey_id),
+                "instrument": {"id": instrument["id"], "code": instrument["code"], "version": instrument["version"]},
+                "state": model.survey_state(survey["opens_at"], survey["closes_at"], survey["closed_at"], utcnow())}
+
+
+CSV_COLUMNS = ("section", "group_by", "group", "dimension", "item_code", "choice", "suppressed", "n",
+               "minimum", "desired", "perceived", "adequacy_gap", "superiority_gap", "mean", "nps", "na")
+
+
+def results_csv(db: Database, actor: Principal, survey_id: str) -> str:
+    """The results as CSV: one row per dimension, item and option figure (UTF-8 with BOM for Excel)."""
+    data = results(db, actor, survey_id)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for section in ("groups", "dimensions", "items", "choices"):
+        for row in data[section]:
+            writer.writerow({**row, "section": section, "suppressed": "yes" if row["suppressed"] else "no"})
+    return "\ufeff" + out.getvalue()
+
+
+# -- closing ------------------------------------------------------------------------------------
+def _summary(conn, survey_id: str) -> dict:
+    """The survey.closed summary: dimensions and NPS overall and per branch (small groups suppressed)."""
+    dims = [d for g in ("all", "branch") for d in _dimension_rows(conn, survey_id, g)]
+    nps_rows = [i for g in ("all", "branch") for i in _item_rows(conn, survey_id, g) if i["item_type"] == "nps"]
+    keep = ("group_by", "group", "suppressed", "n")
+    return {
+        "dimensions": [{**{k: d[k] for k in keep}, "dimension": d["dimension"],
+                        **{k: d[k] for k in ("minimum", "desired", "perceived", "adequacy_gap",
+                                             "superiority_gap", "mean")}} for d in sorted(dims, key=_sort_key)],
+        "nps": [{**{k: i[k] for k in keep}, "item_code": i["item_code"], "nps": i["nps"]}
+                for i in sorted(nps_rows, key=_sort_key)],
+        "min_group_size": model.MIN_GROUP_SIZE,
+    }
+
+
+def _close(conn, survey: dict, closed_at: datetime) -> dict:
+    s = store.surveys.c
+    if not conn.execute(update(store.surveys).where(s.id == survey["id"], s.closed_at.is_(None))
+                        .values(closed_at=closed_at)).rowcount:
+        raise Conflict("the survey is already closed", "问卷调查已结束", code="survey_closed")
+    responses = conn.execute(select(func.count()).select_from(store.survey_responses)
+                             .where(store.survey_responses.c.survey_id == survey["id"])).scalar_one()
+    outbox.add(conn, "lsq.survey.closed.v1", {"survey_id": survey["id"], "closed_at": closed_at,
+                                              "responses": responses, "summary": _summary(conn, survey["id"])})
+    return {**survey, "closed_at": closed_at}
+
+
+def close_survey(db: Database, actor: Principal, survey_id: str) -> dict:
+    """Close a campaign now → ``lsq.survey.closed.v1`` with its summary."""
+    now = utcnow()
+    with db.transaction() as conn:
+        survey = _survey(conn, survey_id, actor, for_update=True)
+        for branch_id in json.loads(survey["branch_ids"]):
+            actor.require_branch(branch_id)  # a branch manager closes only a survey of their branch alone
+        if survey["closed_at"] is not None:
+            raise Conflict("the survey is already closed", "问卷调查已结束", code="survey_closed")
+        return _survey_view(_close(conn, survey, now), now)
+
+
+def close_due_surveys(db: Database, now: datetime | None = None) -> int:
+    """Worker job: announce the close of campaigns whose closing time has passed."""
+    now = now or utcnow()
+    s = store.surveys.c
+    closed = 0
+    with db.transaction() as conn:
+        rows = conn.execute(select(store.surveys).where(s.closed_at.is_(None), s.closes_at <= now)
+                            .limit(100)).mappings().all()
+        for row in rows:
+            _close(conn, dict(row), row["closes_at"])
+            closed += 1
+    return closed
