@@ -188,10 +188,13 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def onboarding_due(hire_date: date, registered_on: date, days: int = 30) -> date:
-    """Onboarding is due ``days`` after joining; for staff registered later than they were hired
-    (existing staff entered into the system), ``days`` after registration, so nobody starts overdue."""
-    return max(hire_date, registered_on) + timedelta(days=days)
+def onboarding_due(hire_date: date, registered_on: date, days: int = 30, min_notice_days: int = 7) -> date:
+    """Onboarding is due ``days`` after joining, with at least ``min_notice_days`` to do it when the
+    registration came late in that window; staff registered after the window (existing staff entered
+    into the system) get ``days`` from registration, so nobody starts overdue."""
+    if registered_on <= hire_date + timedelta(days=days):
+        return max(hire_date + timedelta(days=days), registered_on + timedelta(days=min_notice_days))
+    return registered_on + timedelta(days=days)
 
 
 def notice_for(due_on: date, today: date, due_soon_days: int = 7) -> str | None:
