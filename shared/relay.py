@@ -58,6 +58,13 @@ class RelayLeadership:
 
     def release(self) -> None:
         if self._conn is not None:
+            # The connection goes back to the pool, where a session lock would outlive us.
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"),
+                                   {"k": f"relay:{self.db.service}"})
+                self._conn.commit()
+            except Exception:  # noqa: BLE001 - a dead connection released the lock already
+                self._conn.invalidate()
             self._conn.close()
             self._conn = None
         if self._file is not None:

@@ -97,3 +97,17 @@ def test_relay_keeps_order_per_key(sqlite_url, kafka_bootstrap):
     got = read_topic(kafka_bootstrap, "lsq.staff", lambda r: r.key == staff_id.encode(), count=4)
     assert [header(r, "ce_type") for r in got] == ["lsq.staff.joined.v1"] + ["lsq.staff.updated.v1"] * 3
     assert [json.loads(r.value)["name"] for r in got[1:]] == ["A", "B", "C"]
+
+
+def test_only_one_relay_of_a_service_publishes_at_a_time(database_url, kafka_bootstrap):
+    from shared.relay import RelayLeadership
+    db_a, db_b = _db(database_url), Database(database_url, "directory")
+    first, second = RelayLeadership(db_a), RelayLeadership(db_b)
+    try:
+        assert first.try_acquire()
+        assert not second.try_acquire()  # the other worker stands by
+        first.release()
+        assert second.try_acquire()  # and takes over when the first goes away
+    finally:
+        first.release()
+        second.release()
