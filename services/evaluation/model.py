@@ -190,8 +190,12 @@ def merge_settings(current: dict, changes: dict) -> dict:
                 if k == "penalties" and isinstance(v, dict):
                     for outcome, table in v.items():
                         if outcome not in COUNTED_OUTCOMES or not isinstance(table, dict):
-                            raise Invalid(f"unknown complaint outcome {outcome}", f"未知的投诉结论 {outcome}",
-                                          field=f"reader.penalties.{outcome}")
+                            raise Invalid(f"unknown complaint outcome {outcome} (or not an object)",
+                                          f"未知的投诉结论 {outcome}", field=f"reader.penalties.{outcome}")
+                        unknown = sorted(set(table) - set(SEVERITIES))
+                        if unknown:
+                            raise Invalid(f"unknown severity {unknown[0]}", f"未知的严重程度 {unknown[0]}",
+                                          field=f"reader.penalties.{outcome}.{unknown[0]}")
                         reader["penalties"][outcome].update(table)
                 else:
                     reader[k] = v
@@ -222,9 +226,18 @@ def check_settings(s: dict) -> dict:
                                         Decimal(4))),
         "penalties": {},
     }
-    penalties = r.get("penalties") or {}
+    unknown = sorted(set(r) - {"min_ratings", "praise_bonus", "praise_bonus_cap", "penalties"})
+    if unknown:
+        raise Invalid(f"unknown setting reader.{unknown[0]}", f"未知的设置项 reader.{unknown[0]}",
+                      field=f"reader.{unknown[0]}")
+    penalties = r.get("penalties")
+    if not isinstance(penalties, dict):
+        raise Invalid("reader.penalties must be an object", "reader.penalties 必须是对象", field="reader.penalties")
     for outcome in COUNTED_OUTCOMES:
-        table = penalties.get(outcome) or {}
+        table = penalties.get(outcome)
+        if not isinstance(table, dict):
+            raise Invalid(f"reader.penalties.{outcome} must be an object", f"reader.penalties.{outcome} 必须是对象",
+                          field=f"reader.penalties.{outcome}")
         reader["penalties"][outcome] = {
             sev: str(_number(table.get(sev), f"reader.penalties.{outcome}.{sev}", Decimal(0), Decimal(4)))
             for sev in SEVERITIES}

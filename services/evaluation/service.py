@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from services.evaluation import model, store
 from services.evaluation.model import dec, q2
@@ -102,8 +103,8 @@ def _cycle_out(row) -> dict:
     return {**dict(row), "branch_ids": json.loads(row["branch_ids"]), "settings": json.loads(row["settings"])}
 
 
-def _cycle_row(conn, cycle_id: str, for_update: bool = False):
-    row = store.get(conn, store.cycles, cycle_id, for_update=for_update)
+def _cycle_row(conn, cycle_id: str, for_update: bool = False, for_share: bool = False):
+    row = store.get(conn, store.cycles, cycle_id, for_update=for_update, for_share=for_share)
     if row is None:
         raise not_found("cycle", "评价周期", cycle_id)
     return row
@@ -276,9 +277,18 @@ def _participant(conn, cycle_id: str, staff_id: str, field: str | None = None):
 # -- ratings -----------------------------------------------------------------------------------
 def submit_evaluation(db: Database, actor: Principal, cycle_id: str, data: dict) -> tuple[dict, bool]:
     """Give or change a self, peer or supervisor rating until the deadline. Returns (it, created)."""
+    try:
+        return _submit(db, actor, cycle_id, data)
+    except IntegrityError:
+        # the same rater's first rating arrived twice at once: the unique key let one in; update it
+        return _submit(db, actor, cycle_id, data)
+
+
+def _submit(db: Database, actor: Principal, cycle_id: str, data: dict) -> tuple[dict, bool]:
     rater_id = actor.staff_id or (actor.subject if actor.role == "network_admin" else None)
     with db.transaction() as conn:
-        cycle = _cycle_row(conn, cycle_id)
+        # a share lock: closing (FOR UPDATE) waits for ratings in flight and they see it closed after
+        cycle = _cycle_row(conn, cycle_id, for_share=True)
         now = utcnow()
         model.check_submission_window(cycle["status"], cycle["submission_deadline"], now)
         member = _participant(conn, cycle_id, data["staff_id"], field="staff_id")
@@ -338,12 +348,9 @@ def my_assignments(db: Database, actor: Principal, cycle_id: str) -> dict:
         s, p, k = store.submissions, store.participants, directory_view.known_staff
         done = {(r.staff_id, r.rater_type) for r in conn.execute(
             select(s.c.staff_id, s.c.rater_type).where(s.c.cycle_id == cycle_id, s.c.rater_id == me))} if me else set()
-        names = {}
 
         def entries(ids, rater_type):
-            if ids and not names:
-                names.update(dict(conn.execute(select(k.c.staff_id, k.c.name))
-                                  .all()))
+            names = dict(conn.execute(select(k.c.staff_id, k.c.name).where(k.c.staff_id.in_(ids))).all()) if ids else {}
             return [{"staff_id": i, "name": names.get(i), "submitted": (i, rater_type) in done} for i in ids]
 
         is_participant = me is not None and store.participant(conn, cycle_id, me) is not None
@@ -675,6 +682,9 @@ def file_appeal(db: Database, actor: Principal, evaluation_id: str, reason: str)
         row = _own_published(conn, actor, evaluation_id)
         cycle = store.get(conn, store.cycles, row["cycle_id"])
         now = utcnow()
+        if row["score"] is None:
+            raise Conflict("there is no score to appeal: no rating counted for this result", "该结果没有评分，无法申诉",
+                           code="not_scored")
         model.check_appeal(row["status"], row["published_at"], now, json.loads(cycle["settings"])["appeal_days"])
         appeal = {"id": str(uuid.uuid4()), "evaluation_id": evaluation_id, "cycle_id": row["cycle_id"],
                   "staff_id": row["staff_id"], "branch_id": row["branch_id"], "reason": reason, "filed_at": now,

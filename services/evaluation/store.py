@@ -160,10 +160,11 @@ def loads(text: str | None):
     return json.loads(text) if text else None
 
 
-def get(conn: Connection, table: Table, ident: str, for_update: bool = False):
+def get(conn: Connection, table: Table, ident: str, for_update: bool = False, for_share: bool = False):
+    """One row by id; on PostgreSQL optionally locked (SQLite transactions are serial anyway)."""
     query = select(table).where(table.c.id == ident)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    if (for_update or for_share) and conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=not for_update)
     return conn.execute(query).mappings().first()
 
 

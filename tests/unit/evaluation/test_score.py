@@ -206,3 +206,21 @@ def test_zero_weight_source_does_not_count():
     s = model.merge_settings(SETTINGS, {"rater_weights": {"reader": 0.5, "supervisor": 0.5, "peer": 0, "self": 0}})
     result = model.compute(RUBRIC, s, ReaderInputs(), {"self": uniform(1), "supervisor": uniform(4)})
     assert result.used == ["supervisor"] and result.score == Decimal("80.00")
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-5, 200) | st.floats(allow_nan=True) |
+                           st.text(max_size=5), lambda inner: st.lists(inner, max_size=3) |
+                           st.dictionaries(st.text(max_size=12), inner, max_size=3), max_leaves=8)
+setting_keys = st.sampled_from(list(model.DEFAULT_SETTINGS) + ["bogus"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=st.dictionaries(setting_keys, json_values | st.fixed_dictionaries(
+    {"penalties": st.dictionaries(st.sampled_from(["substantiated", "x"]), json_values)}), max_size=3))
+def test_any_settings_change_is_accepted_or_refused_with_a_field(changes):
+    try:
+        merged = model.merge_settings(SETTINGS, changes)
+    except Invalid as exc:
+        assert exc.field
+        return
+    assert model.check_settings(merged) == merged
