@@ -17,6 +17,8 @@ class _Award(EventData):
 
 class AwardGranted(_Award):
     granted_at = f.time("when")
+    requested_amount = f.money("amount the rule asked for, when the fund paid less (pro rata)",
+                               required=False)
 
 
 class AwardPendingApproval(_Award):
@@ -24,7 +26,25 @@ class AwardPendingApproval(_Award):
     requested_at = f.time("when")
 
 
+class AwardDecided(EventData):
+    award_id = f.ref("the pending award")
+    staff_id = f.ref("the staff member")
+    branch_id = f.ref("the branch whose fund pays it")
+    decision = f.enum(("approved", "rejected"), "the branch manager's decision")
+    note = f.text("the reasoning", max_length=2000, required=False, allow_none=True)
+    decided_by = f.text("who decided (token subject)", max_length=100)
+    decided_at = f.time("when")
+
+
+class AwardRevoked(_Award):
+    revoked_at = f.time("when; the amount goes back to the fund")
+
+
 define("lsq.award.granted.v1", AwardGranted, service="incentive", subject="award_id",
        description="An award was granted and drawn from the branch's fund.")
 define("lsq.award.pending_approval.v1", AwardPendingApproval, service="incentive", subject="award_id",
        description="An award waits for a branch manager's approval or for fund budget.")
+define("lsq.award.decided.v1", AwardDecided, service="incentive", subject="award_id",
+       description="A branch manager approved or rejected a pending award.")
+define("lsq.award.revoked.v1", AwardRevoked, service="incentive", subject="award_id",
+       description="An award was withdrawn (its cause was revised, e.g. an evaluation rescored).")

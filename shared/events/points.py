@@ -15,5 +15,14 @@ class PointsCredited(EventData):
     credited_at = f.time("when")
 
 
+class PeriodSettled(EventData):
+    settlement_id = f.ref("the settlement")
+    period = f.text("fund period whose points became award credit, e.g. 2026-Q4", max_length=20)
+    settled_by = f.text("who settled it (token subject, or the worker)", max_length=100)
+    settled_at = f.time("when")
+
+
 define("lsq.points.credited.v1", PointsCredited, service="incentive", subject="entry_id",
        description="Recognition points were credited (or reversed) to a staff member.")
+define("lsq.points.period_settled.v1", PeriodSettled, service="incentive", subject="settlement_id", key=None,
+       description="A fund period was settled: its points were turned into award credit.")

@@ -1,0 +1,493 @@
+"""Incoming events → decisions. ``HANDLERS`` maps each consumed type to a function (conn, event).
+
+Ordering assumed (see docs/services/incentive.md): Kafka keeps per-key order within a topic, and
+every topic is keyed by staff id, so e.g. a praise's received/rejected pair or an evaluation's
+scored/rescored pair reach us in order per staff member; still, each handler tolerates the other
+order too. Across topics nothing is guaranteed: every decision is dated by its cause event's time,
+the ladder is recomputed from all of a staff member's facts in time order, and a late fact only
+ever adds compensating entries.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from services.incentive import ledger, model, store
+from services.incentive.model import start_of_day
+from shared.directory_view import DIRECTORY_HANDLERS
+from shared.events.envelope import Event
+
+log = logging.getLogger(__name__)
+
+#: Where the time of each consumed type's cause lies in its data (the ladder, lapses, monthly caps
+#: and policy versions all follow it; ce_time is only the fallback).
+TIME_FIELDS = {
+    "lsq.evaluation.scored.v1": "published_at",
+    "lsq.evaluation.rescored.v1": "published_at",
+    "lsq.praise.received.v1": "received_at",
+    "lsq.praise.rejected.v1": "rejected_at",
+    "lsq.complaint.resolved.v1": "resolved_at",
+    "lsq.complaint.sla_breached.v1": "breached_at",
+    "lsq.requirement.overdue.v1": "overdue_since",
+    "lsq.training.completed.v1": "completed_on",
+    "lsq.sanction.violation_recorded.v1": "occurred_at",
+    "lsq.sanction.acknowledged.v1": "acknowledged_at",
+    "lsq.sanction.appealed.v1": "appealed_at",
+    "lsq.sanction.appeal_decided.v1": "decided_at",
+    "lsq.award.decided.v1": "decided_at",
+    "lsq.points.period_settled.v1": "settled_at",
+}
+
+
+def cause_time(event: Event) -> datetime:
+    """The time a decision caused by ``event`` is dated at."""
+    value = event.data.get(TIME_FIELDS.get(event.type, ""))
+    if isinstance(value, datetime):
+        return value
+    if value is not None:  # a date
+        return start_of_day(value)
+    if event.time is None:
+        from shared.consumer import PoisonEvent
+        raise PoisonEvent(f"{event.type} {event.id} has no time")
+    return event.time
+
+
+def subject_of(event: Event) -> str:
+    """What a decision is about: the same subject on a revision replaces the earlier decision."""
+    d = event.data
+    kind = event.type
+    if kind.startswith("lsq.evaluation."):
+        return f"evaluation:{d['evaluation_id']}"
+    if kind == "lsq.complaint.resolved.v1":
+        return f"complaint:{d['complaint_id']}"
+    if kind == "lsq.complaint.sla_breached.v1":
+        return f"complaint:{d['complaint_id']}:sla:{d['target']}"
+    if kind.startswith("lsq.praise."):
+        return f"praise:{d['praise_id']}"
+    if kind == "lsq.requirement.overdue.v1":
+        return f"requirement:{d['requirement_id']}:{d['period']}"
+    if kind == "lsq.training.completed.v1":
+        return f"training:{d['completion_id']}"
+    if kind == "lsq.sanction.violation_recorded.v1":
+        return f"violation:{d['violation_id']}"
+    return f"{kind}:{event.id}"
+
+
+# -- reasons -------------------------------------------------------------------------------------
+def _reason(event: Event, rule: model.Rule) -> tuple[str, str]:
+    d = event.data
+    kind = event.type
+    if kind.startswith("lsq.evaluation."):
+        grade_zh = {"excellent": "优秀", "good": "良好", "satisfactory": "合格", "unsatisfactory": "不合格"}
+        return (f"evaluation {d['period']} graded {d['grade']} (score {d['score']:.1f}), rule {rule.id}",
+                f"{d['period']} 考评结果为{grade_zh.get(d['grade'], d['grade'])}（{d['score']:.1f} 分），规则 {rule.id}")
+    if kind == "lsq.praise.received.v1":
+        return f"reader praise {d['praise_id']}, rule {rule.id}", f"读者表扬 {d['praise_id']}，规则 {rule.id}"
+    if kind == "lsq.complaint.resolved.v1":
+        outcome_zh = {"substantiated": "经核实成立", "partially_substantiated": "部分成立"}
+        return (f"complaint {d['complaint_id']} ({d['category']}, {d['severity']}) found {d['outcome']}, rule {rule.id}",
+                f"投诉 {d['complaint_id']}（{d['category']}，{d['severity']}）{outcome_zh.get(d['outcome'], d['outcome'])}，规则 {rule.id}")
+    if kind == "lsq.complaint.sla_breached.v1":
+        return (f"complaint {d['complaint_id']}: {d['target']} deadline missed, rule {rule.id}",
+                f"投诉 {d['complaint_id']} 超过{'受理' if d['target'] == 'acknowledge' else '办结'}时限，规则 {rule.id}")
+    if kind == "lsq.requirement.overdue.v1":
+        return (f"required training overdue since {d['overdue_since']}: {d['title']}",
+                f"必修培训自 {d['overdue_since']} 起逾期：{d['title']}")
+    if kind == "lsq.training.completed.v1":
+        return (f"training completed: {d['title']} ({d['credit_hours']:g} credit hours), rule {rule.id}",
+                f"完成培训：{d['title']}（{d['credit_hours']:g} 学时），规则 {rule.id}")
+    if kind == "lsq.sanction.violation_recorded.v1":
+        return (f"violation {d['violation_id']} recorded ({d['category']}), rule {rule.id}",
+                f"违规记录 {d['violation_id']}（{d['category']}），规则 {rule.id}")
+    return f"{kind}, rule {rule.id}", f"{kind}，规则 {rule.id}"
+
+
+# -- the rules -----------------------------------------------------------------------------------
+def apply_rules(conn, event: Event, rule_type: str | None = None) -> None:
+    """Apply every matching rule of the policy in force at the event's time.
+
+    For subjects that can be revised (an evaluation rescored, a complaint resolved again after being
+    reopened), the decisions of the earlier revision that no longer hold are withdrawn first.
+    """
+    at = cause_time(event)
+    pol = ledger.policy_at(conn, at)
+    rule_type = rule_type or event.type
+    matching = [r for r in pol.rules_for(rule_type) if r.matches(event.data)]
+    subject = subject_of(event)
+    revisable = rule_type in ("lsq.evaluation.scored.v1", "lsq.complaint.resolved.v1")
+    if revisable:
+        matching = _withdraw_superseded(conn, event, subject, matching, at)
+    for rule in matching:
+        if rule.award:
+            _award(conn, event, rule, pol, at, subject)
+        elif rule.points:
+            _points(conn, event, rule, pol, at, subject)
+        elif rule.sanction:
+            _sanction(conn, event, rule, pol, at, subject)
+
+
+def _withdraw_superseded(conn, event: Event, subject: str, matching: list, at: datetime) -> list:
+    """Withdraw earlier decisions on ``subject`` the new revision does not repeat; return the rules
+    still to apply (those whose decision is not already in place)."""
+    revision = event.data.get("revision", 0) if event.type.startswith("lsq.evaluation.") else None
+    if revision is not None:
+        seen = store.one(conn, store.revisions, subject=subject)
+        if seen is not None and revision < seen["revision"]:
+            return []  # an older revision arriving late: the newer one already decided
+        store.upsert(conn, store.revisions, {"subject": subject}, {"revision": revision})
+        if seen is None:
+            return matching
+    elif not _known_subject(conn, subject):
+        return matching
+    causes = [event.cause()]
+    wanted = {r.id: r for r in matching}
+    keep = set()
+    for award in conn.execute(select(store.awards).where(store.awards.c.subject == subject,
+                                                         store.awards.c.status.in_(("granted", "pending")))).mappings():
+        rule = wanted.get(award["rule_id"])
+        if rule is not None and rule.award["tier"] == award["tier"] and \
+                Decimal(rule.award["amount"]) == Decimal(award["requested_amount"]):
+            keep.add(rule.id)
+            continue
+        ledger.revoke_award(conn, dict(award), at, causes,
+                            f"award withdrawn: {subject} was revised", f"奖励撤回：{subject} 结果已更正")
+    changed_staff = set()
+    for fact in conn.execute(select(store.ladder_facts).where(store.ladder_facts.c.subject == subject,
+                                                              store.ladder_facts.c.excluded.is_(False))).mappings():
+        rule = wanted.get(fact["rule_id"])
+        if rule is not None and _fact_shape(event, rule) == (fact["kind"], fact["bump"], fact["level"]):
+            keep.add(rule.id)
+            continue
+        ledger.exclude_fact(conn, fact["key"])
+        changed_staff.add(fact["staff_id"])
+    for staff_id in sorted(changed_staff):
+        ledger.recompute_ladder(conn, staff_id, at, causes)
+    return [r for r in matching if r.id not in keep]
+
+
+def _known_subject(conn, subject: str) -> bool:
+    return (conn.execute(select(store.awards.c.id).where(store.awards.c.subject == subject).limit(1)).first()
+            is not None or conn.execute(select(store.ladder_facts.c.key).where(
+                store.ladder_facts.c.subject == subject).limit(1)).first() is not None)
+
+
+def _award(conn, event: Event, rule, pol, at, subject) -> None:
+    d = event.data
+    if not d.get("staff_id"):
+        return
+    reason_en, reason_zh = _reason(event, rule)
+    award_id = model.entry_id("award", event.source, event.id, rule.id)
+    ledger.request_award(conn, award_id=award_id, staff_id=d["staff_id"], branch_id=d["branch_id"],
+                         period=model.fund_period(at, pol.fund_period_kind), tier=rule.award["tier"],
+                         amount=Decimal(rule.award["amount"]), subject=subject, rule_id=rule.id, policy=pol,
+                         causes=[event.cause()], reason_en=f"Award {rule.award['tier']}: {reason_en}",
+                         reason_zh=f"{rule.award['tier']} 级奖励：{reason_zh}", at=at)
+
+
+def _points(conn, event: Event, rule, pol, at, subject) -> None:
+    d = event.data
+    if not d.get("staff_id"):
+        return  # praise of a service point, not of a person
+    points = model.points_for(rule, d)
+    if points <= 0:
+        return
+    psubject = f"{subject}|{rule.id}"
+    known = store.one(conn, store.points_awarded, subject=psubject)
+    if known is not None:
+        if known["state"] == "rejected":  # the rejection arrived first: nothing to credit
+            conn.execute(update(store.points_awarded).where(store.points_awarded.c.subject == psubject)
+                         .values(state="reversed"))
+        return
+    reason_en, reason_zh = _reason(event, rule)
+    ledger.credit_points(conn, subject=psubject, staff_id=d["staff_id"], branch_id=d["branch_id"], points=points,
+                         month=model.month_of(at), rule_id=rule.id, cap=rule.points.get("monthly_cap"),
+                         policy=pol, causes=[event.cause()], reason_en=f"+{points} points: {reason_en}",
+                         reason_zh=f"加 {points} 分：{reason_zh}", at=at)
+
+
+def _fact_shape(event: Event, rule) -> tuple:
+    spec = rule.sanction
+    level = spec["level"]
+    if level == "next_step":
+        bump = 1 if "one_step_higher_when" in spec and all(
+            event.data.get(k) in v for k, v in spec["one_step_higher_when"].items()) else 0
+        return ("next_step", bump, None)
+    if level == "notice":
+        return ("repeatable_notice" if "repeat_climbs_after" in spec else "notice", 0, None)
+    return ("fixed", 0, level)
+
+
+def _sanction(conn, event: Event, rule, pol, at, subject) -> None:
+    d = event.data
+    spec = rule.sanction
+    staff_id = d.get(spec.get("target", "staff_id"))
+    if not staff_id:
+        return  # nobody named (an anonymous desk complaint, a breach with no handler)
+    kind, bump, level = _fact_shape(event, rule)
+    reason_en, reason_zh = _reason(event, rule)
+    key = f"{subject}|{rule.id}"
+    escalate_due(conn, at, staff_id)
+    new = ledger.add_fact(conn, key=key, staff_id=staff_id, branch_id=d["branch_id"], at=at, kind=kind,
+                          subject=subject, rule_id=rule.id, policy=pol, causes=[event.cause()],
+                          reason_en=reason_en, reason_zh=reason_zh, bump=bump, level=level,
+                          group=rule.id, free_notices=spec.get("repeat_climbs_after", 0))
+    if not new:
+        return
+    ledger.recompute_ladder(conn, staff_id, at, [event.cause()])
+    if "escalate_to" in spec:
+        _watch_requirement(conn, event, rule, pol, at, subject, staff_id)
+
+
+def _watch_requirement(conn, event: Event, rule, pol, at, subject, staff_id) -> None:
+    """A training requirement overdue: escalate after N days unless the training is completed."""
+    d = event.data
+    escalate_at = start_of_day(d["overdue_since"]) + timedelta(days=rule.sanction["escalate_after_days"])
+    status = "cleared" if _completion_clears(conn, staff_id, d.get("course_id"), start_of_day(d["overdue_since"]),
+                                            escalate_at) else "waiting"
+    conn.execute(store.requirement_watch.insert().values(
+        subject=subject, requirement_id=d["requirement_id"], staff_id=staff_id, branch_id=d["branch_id"],
+        course_id=d.get("course_id"), overdue_since=start_of_day(d["overdue_since"]), escalate_at=escalate_at,
+        escalate_to=rule.sanction["escalate_to"], rule_id=rule.id, policy_version=pol.version,
+        causes=store.dumps([event.cause()]), title=d["title"][:300], status=status,
+        cleared_by=None))
+
+
+def _completion_clears(conn, staff_id: str, course_id: str | None, since: datetime, until: datetime) -> bool:
+    """A completion of the required course (any training, for an hours requirement) in the window."""
+    query = select(store.completions.c.completion_id).where(
+        store.completions.c.staff_id == staff_id, store.completions.c.completed_at >= since - timedelta(days=366),
+        store.completions.c.completed_at <= until)
+    if course_id:
+        query = query.where(store.completions.c.course_id == course_id)
+    else:
+        query = query.where(store.completions.c.completed_at >= since)
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def escalate_due(conn, now: datetime, staff_id: str | None = None) -> int:
+    """Escalate overdue requirements whose grace period ended before ``now``.
+
+    The worker's sweep calls it with the wall clock; before any new ladder fact of a staff member is
+    decided, it is called for that staff member with the fact's time, so the fact sees the
+    escalations that precede it whatever the sweep's timing (a replay decides the same). The
+    sanction is dated at the end of the grace period, never at ``now``.
+    """
+    query = select(store.requirement_watch).where(
+        store.requirement_watch.c.status == "waiting", store.requirement_watch.c.escalate_at <= now)
+    if staff_id is not None:
+        query = query.where(store.requirement_watch.c.staff_id == staff_id)
+    due = conn.execute(query.order_by(store.requirement_watch.c.escalate_at,
+                                      store.requirement_watch.c.subject)).mappings().all()
+    for watch in due:
+        pol = ledger.policy(conn, watch["policy_version"])
+        causes = store.loads(watch["causes"])
+        days = (watch["escalate_at"] - watch["overdue_since"]).days
+        ledger.add_fact(conn, key=f"{watch['subject']}|{watch['rule_id']}|escalation", staff_id=watch["staff_id"],
+                        branch_id=watch["branch_id"], at=watch["escalate_at"], kind="fixed", subject=watch["subject"],
+                        rule_id=watch["rule_id"], policy=pol, causes=causes,
+                        reason_en=f"required training still overdue after {days} days: {watch['title']}",
+                        reason_zh=f"必修培训逾期 {days} 天仍未完成：{watch['title']}", level=watch["escalate_to"])
+        conn.execute(update(store.requirement_watch).where(store.requirement_watch.c.subject == watch["subject"])
+                     .values(status="escalated"))
+        ledger.recompute_ladder(conn, watch["staff_id"], watch["escalate_at"], causes)
+    return len(due)
+
+
+# -- handlers ------------------------------------------------------------------------------------
+def on_rule_event(conn, event: Event) -> None:
+    """Any event the policy's rules can name."""
+    apply_rules(conn, event)
+
+
+def on_evaluation_rescored(conn, event: Event) -> None:
+    """A revised result replaces the earlier one: rules of ``scored`` are applied to it."""
+    apply_rules(conn, event, rule_type="lsq.evaluation.scored.v1")
+
+
+def on_training_completed(conn, event: Event) -> None:
+    """Points for the hours, and a completion clears an overdue requirement (compensating if late)."""
+    d = event.data
+    at = cause_time(event)
+    conn.execute(store.completions.insert().values(completion_id=d["completion_id"], staff_id=d["staff_id"],
+                                                   course_id=d.get("course_id"), completed_at=at,
+                                                   source=event.source, event_id=event.id))
+    escalate_due(conn, at, d["staff_id"])  # a completion after the grace period comes too late
+    watches = conn.execute(select(store.requirement_watch).where(
+        store.requirement_watch.c.staff_id == d["staff_id"],
+        store.requirement_watch.c.status.in_(("waiting", "escalated")))).mappings().all()
+    for watch in watches:
+        if watch["course_id"] and watch["course_id"] != d.get("course_id"):
+            continue
+        if not watch["course_id"] and at < watch["overdue_since"]:
+            continue
+        if watch["status"] == "waiting":
+            conn.execute(update(store.requirement_watch).where(store.requirement_watch.c.subject == watch["subject"])
+                         .values(status="cleared", cleared_by=d["completion_id"]))
+        elif at <= watch["escalate_at"]:
+            # Completed in time but the news came late: the escalation is withdrawn.
+            ledger.exclude_fact(conn, f"{watch['subject']}|{watch['rule_id']}|escalation")
+            conn.execute(update(store.requirement_watch).where(store.requirement_watch.c.subject == watch["subject"])
+                         .values(status="cleared", cleared_by=d["completion_id"]))
+            ledger.recompute_ladder(conn, watch["staff_id"], at, [event.cause()])
+    apply_rules(conn, event)
+
+
+def on_praise_rejected(conn, event: Event) -> None:
+    """Undo the points of rejected praise, whichever of received/rejected comes first."""
+    d = event.data
+    at = cause_time(event)
+    subject = subject_of(event)
+    rows = conn.execute(select(store.points_awarded).where(
+        store.points_awarded.c.subject.like(f"{subject}|%"))).mappings().all()
+    if not rows:
+        if not d.get("staff_id"):
+            return
+        # Rejected before we saw it received: remember, so that the receipt credits nothing.
+        pol = ledger.policy_at(conn, at)
+        for rule in pol.rules_for("lsq.praise.received.v1"):
+            if rule.points:
+                conn.execute(store.points_awarded.insert().values(
+                    subject=f"{subject}|{rule.id}", staff_id=d["staff_id"], state="rejected", entry_id=None,
+                    points=0, month=None, rule_id=rule.id))
+        return
+    for row in rows:
+        if row["state"] == "credited":
+            ledger.reverse_points(conn, row, at, [event.cause()],
+                                  f"praise {d['praise_id']} rejected ({d['reason']}): points reversed",
+                                  f"表扬 {d['praise_id']} 被驳回（{d['reason']}），撤回积分")
+
+
+def on_violation_recorded(conn, event: Event) -> None:
+    """A violation recorded through the API (or replayed from lsq.sanction) climbs the ladder."""
+    d = event.data
+    if store.one(conn, store.violations, id=d["violation_id"]) is None:
+        conn.execute(store.violations.insert().values(
+            id=d["violation_id"], staff_id=d["staff_id"], branch_id=d["branch_id"], category=d["category"],
+            description=d["description"], occurred_at=d["occurred_at"], recorded_by=d["recorded_by"],
+            recorded_at=d["recorded_at"], fact_key=f"{subject_of(event)}"))
+    apply_rules(conn, event)
+
+
+def on_sanction_acknowledged(conn, event: Event) -> None:
+    d = event.data
+    conn.execute(update(store.sanctions).where(store.sanctions.c.id == d["sanction_id"],
+                                               store.sanctions.c.status == "issued")
+                 .values(status="acknowledged", acknowledged_at=d["acknowledged_at"]))
+
+
+def on_sanction_appealed(conn, event: Event) -> None:
+    d = event.data
+    conn.execute(update(store.sanctions).where(store.sanctions.c.id == d["sanction_id"],
+                                               store.sanctions.c.status.in_(("issued", "acknowledged")))
+                 .values(status="appealed", appeal_reason=d["reason"], appealed_at=d["appealed_at"]))
+
+
+def on_appeal_decided(conn, event: Event) -> None:
+    """Upheld: the sanction stands. Overturned: revoked, and the ladder is recomputed."""
+    d = event.data
+    sanction = store.one(conn, store.sanctions, id=d["sanction_id"])
+    if sanction is None or sanction["status"] not in ("appealed",):
+        log.warning("appeal decision %s for sanction %s in state %s ignored", event.id, d["sanction_id"],
+                    sanction and sanction["status"])
+        return
+    values = dict(decision=d["decision"], decision_note=d["note"], decided_by=d["decided_by"],
+                  decided_at=d["decided_at"])
+    if d["decision"] == "upheld":
+        conn.execute(update(store.sanctions).where(store.sanctions.c.id == sanction["id"])
+                     .values(status="upheld", **values))
+        return
+    conn.execute(update(store.sanctions).where(store.sanctions.c.id == sanction["id"]).values(**values))
+    causes = store.loads(sanction["causes"]) + [event.cause()]
+    ledger.revoke_sanction(conn, sanction, d["decided_at"], causes, cause="appeal_overturned",
+                           reason_en=f"overturned on appeal: {d['note']}", reason_zh=f"申诉成立，予以撤销：{d['note']}",
+                           status="overturned")
+    ledger.exclude_fact(conn, sanction["fact_key"])
+    ledger.recompute_ladder(conn, sanction["staff_id"], d["decided_at"], [event.cause()])
+
+
+def on_award_decided(conn, event: Event) -> None:
+    """A branch manager's decision on a pending award."""
+    d = event.data
+    award = store.one(conn, store.awards, for_update=True, id=d["award_id"])
+    if award is None or award["status"] != "pending":
+        log.warning("award decision %s for %s in state %s ignored", event.id, d["award_id"], award and award["status"])
+        return
+    if d["decision"] == "approved":
+        from shared.errors import Conflict
+        try:
+            ledger.approve_award(conn, dict(award), d["decided_at"], d["decided_by"], d.get("note"), event.cause())
+        except Conflict as exc:  # replayed without the budget it had: leave it pending, say so
+            log.warning("approval %s of award %s could not be paid: %s", event.id, award["id"], exc)
+    else:
+        ledger.reject_award(conn, dict(award), d["decided_at"], d["decided_by"], d.get("note"))
+
+
+def on_period_settled(conn, event: Event) -> None:
+    """Turn the period's points into award credit, per staff member and branch, subject to the fund."""
+    d = event.data
+    if store.one(conn, store.settlements, period=d["period"]) is not None:
+        return
+    at = d["settled_at"]
+    pol = ledger.policy_at(conn, at)
+    start, end = period_bounds(d["period"])
+    from sqlalchemy import func
+    rows = conn.execute(select(store.ledger.c.staff_id, store.ledger.c.branch_id,
+                               func.sum(store.ledger.c.points).label("points"))
+                        .where(store.ledger.c.points.is_not(None), store.ledger.c.occurred_at >= start,
+                               store.ledger.c.occurred_at < end)
+                        .group_by(store.ledger.c.staff_id, store.ledger.c.branch_id)
+                        .order_by(store.ledger.c.staff_id, store.ledger.c.branch_id)).all()
+    count = 0
+    for row in rows:
+        points = int(row.points or 0)
+        amount = (pol.points_rate * points).quantize(model.CENT)
+        if points <= 0 or amount <= 0:
+            continue
+        count += 1
+        ledger.request_award(
+            conn, award_id=model.entry_id("award", "points", row.staff_id, row.branch_id, d["period"]),
+            staff_id=row.staff_id, branch_id=row.branch_id, period=d["period"], tier=pol.points_tier,
+            amount=amount, subject=f"points:{row.staff_id}:{d['period']}", rule_id=None, policy=pol,
+            causes=[event.cause()], reason_en=f"{points} recognition points of {d['period']} at {pol.points_rate} CNY each",
+            reason_zh=f"{d['period']} 积分 {points} 分，每分 {pol.points_rate} 元", at=at)
+    conn.execute(store.settlements.insert().values(id=d["settlement_id"], period=d["period"],
+                                                   settled_by=d["settled_by"], settled_at=at, awards=count))
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """[start, end) of a period label (``2026``, ``2026-Q4``, ``2026-11``) in UTC."""
+    from shared.timeutil import UTC
+    year = int(period[:4])
+    if len(period) == 4:
+        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    if "Q" in period:
+        q = int(period[-1])
+        start = datetime(year, 3 * q - 2, 1, tzinfo=UTC)
+    else:
+        start = datetime(year, int(period[5:7]), 1, tzinfo=UTC)
+        return start, model.add_months(start, 1)
+    return start, model.add_months(start, 3)
+
+
+HANDLERS = {
+    **DIRECTORY_HANDLERS,
+    "lsq.evaluation.scored.v1": on_rule_event,
+    "lsq.evaluation.rescored.v1": on_evaluation_rescored,
+    "lsq.praise.received.v1": on_rule_event,
+    "lsq.praise.rejected.v1": on_praise_rejected,
+    "lsq.complaint.resolved.v1": on_rule_event,
+    "lsq.complaint.sla_breached.v1": on_rule_event,
+    "lsq.requirement.overdue.v1": on_rule_event,
+    "lsq.training.completed.v1": on_training_completed,
+    # What people did through this service's API, consumed back for replays (the API applies them
+    # at once and records them in the inbox, so the live worker skips them as duplicates).
+    "lsq.sanction.violation_recorded.v1": on_violation_recorded,
+    "lsq.sanction.acknowledged.v1": on_sanction_acknowledged,
+    "lsq.sanction.appealed.v1": on_sanction_appealed,
+    "lsq.sanction.appeal_decided.v1": on_appeal_decided,
+    "lsq.award.decided.v1": on_award_decided,
+    "lsq.points.period_settled.v1": on_period_settled,
+}
