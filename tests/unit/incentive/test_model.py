@@ -1,0 +1,181 @@
+"""Incentive domain rules without I/O: the policy language, the ladder, the fund, periods."""
+import copy
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from services.incentive import model
+from services.incentive.model import DEFAULT_POLICY, Fact, ladder_decisions
+from shared.errors import Conflict, Invalid
+from shared.timeutil import UTC
+
+T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+
+# -- policy validation ---------------------------------------------------------------------------
+def test_the_default_policy_is_valid_and_normalised():
+    doc = model.validate_policy(DEFAULT_POLICY)
+    assert doc["fund"]["approval_threshold"] == "2000.00"
+    policy = model.build_policy(1, doc)
+    [excellent] = [r for r in policy.rules_for("lsq.evaluation.scored.v1") if r.matches({"grade": "excellent"})]
+    assert excellent.award == {"tier": "A", "amount": "2000.00"}
+
+
+def _with_rule(**rule):
+    doc = copy.deepcopy(DEFAULT_POLICY)
+    doc["rules"].append({"id": "extra", **rule})
+    return doc
+
+
+@pytest.mark.parametrize("rule, field", [
+    ({"on": "lsq.nothing.happened.v1", "points": {"points": 1}}, "rules[10].on"),
+    ({"on": "lsq.rating.submitted.v1", "points": {"points": 1}}, "rules[10].on"),  # known but meaningless here
+    ({"on": "lsq.praise.received.v1", "when": {"colour": ["red"]}, "points": {"points": 1}}, "rules[10].when.colour"),
+    ({"on": "lsq.evaluation.scored.v1", "when": {"grade": ["superb"]}, "points": {"points": 1}},
+     "rules[10].when.grade"),
+    ({"on": "lsq.training.completed.v1", "points": {"points": 1, "per": "title"}}, "rules[10].points.per"),
+    ({"on": "lsq.complaint.resolved.v1", "sanction": {"level": "flogging"}}, "rules[10].sanction.level"),
+    ({"on": "lsq.complaint.resolved.v1", "sanction": {"level": "notice", "target": "reader_ref"}},
+     "rules[10].sanction.target"),
+    ({"on": "lsq.complaint.resolved.v1", "award": {"tier": "A", "amount": "-5"}}, "rules[10].award.amount"),
+    ({"on": "lsq.complaint.resolved.v1"}, "rules[10]"),
+    ({"on": "lsq.complaint.resolved.v1", "points": {"points": 1}, "award": {"tier": "A", "amount": "1"}}, "rules[10]"),
+    ({"on": "lsq.complaint.resolved.v1", "points": {"points": 1, "bonus": 2}}, "rules[10].points.bonus"),
+])
+def test_a_rule_naming_an_unknown_type_or_field_is_refused_naming_the_path(rule, field):
+    with pytest.raises(Invalid) as error:
+        model.validate_policy(_with_rule(**rule))
+    assert error.value.field == field
+    assert error.value.status == 422 and error.value.message_zh
+
+
+def test_duplicate_rule_ids_and_bad_sections_are_refused():
+    doc = copy.deepcopy(DEFAULT_POLICY)
+    doc["rules"].append(copy.deepcopy(doc["rules"][0]))
+    with pytest.raises(Invalid, match="unique"):
+        model.validate_policy(doc)
+    for path, value, field in [("fund", {"period": "week", "shortfall": "wait", "approval_threshold": "1"}, "fund.period"),
+                               ("ladder", {"lapse_months": 0, "appeal_days": 14}, "ladder.lapse_months"),
+                               ("surprise", 1, "policy.surprise")]:
+        doc = copy.deepcopy(DEFAULT_POLICY)
+        doc[path] = value
+        with pytest.raises(Invalid) as error:
+            model.validate_policy(doc)
+        assert error.value.field == field
+
+
+# -- the ladder ----------------------------------------------------------------------------------
+def _step(key, days, **kw):
+    return Fact(key=key, at=T0 + timedelta(days=days), kind=kw.pop("kind", "next_step"), **kw)
+
+
+def test_substantiated_complaints_climb_one_step_each():
+    facts = [_step(f"c{i}", i) for i in range(5)]
+    assert [ladder_decisions(facts)[f"c{i}"] for i in range(5)] == [
+        "verbal_warning", "written_warning", "improvement_plan", "referral", "referral"]
+
+
+def test_high_severity_starts_one_step_higher():
+    assert ladder_decisions([_step("c1", 0, bump=1)]) == {"c1": "written_warning"}
+    assert ladder_decisions([_step("c0", 0), _step("c1", 1, bump=1)])["c1"] == "improvement_plan"
+
+
+def test_sanctions_lapse_after_twelve_months():
+    decided = ladder_decisions([_step("old", 0), _step("new", 366)])
+    assert decided == {"old": "verbal_warning", "new": "verbal_warning"}
+    assert ladder_decisions([_step("old", 0), _step("new", 300)])["new"] == "written_warning"
+
+
+def test_an_overturned_sanction_no_longer_counts():
+    decided = ladder_decisions([_step("c1", 0, excluded=True), _step("c2", 1)])
+    assert decided == {"c2": "verbal_warning"}
+
+
+def test_notices_do_not_climb_but_repeated_breaches_do():
+    facts = [_step("n1", 0, kind="notice"), _step("b1", 1, kind="repeatable_notice", group="sla", free_notices=1),
+             _step("b2", 2, kind="repeatable_notice", group="sla", free_notices=1),
+             _step("b3", 3, kind="repeatable_notice", group="sla", free_notices=1)]
+    assert ladder_decisions(facts) == {"n1": "notice", "b1": "notice", "b2": "verbal_warning", "b3": "written_warning"}
+
+
+def test_a_fixed_level_counts_as_a_step():
+    facts = [_step("plan", 0, kind="fixed", level="improvement_plan"), _step("c1", 1)]
+    assert ladder_decisions(facts) == {"plan": "improvement_plan", "c1": "referral"}
+
+
+fact_lists = st.lists(st.tuples(st.integers(0, 800), st.sampled_from(["next_step", "notice", "repeatable_notice", "fixed"]),
+                                st.integers(0, 1), st.booleans()), min_size=1, max_size=12)
+
+
+@given(fact_lists, st.randoms(use_true_random=False))
+@settings(max_examples=150, deadline=None)
+def test_decisions_do_not_depend_on_the_order_facts_are_known_in(items, rnd):
+    facts = [_step(f"f{i}", days, kind=kind, bump=bump, excluded=excluded, group="g", free_notices=1,
+                   level="written_warning" if kind == "fixed" else None)
+             for i, (days, kind, bump, excluded) in enumerate(items)]
+    shuffled = facts[:]
+    rnd.shuffle(shuffled)
+    decided = ladder_decisions(facts)
+    assert decided == ladder_decisions(shuffled)
+    assert set(decided) == {f.key for f in facts if not f.excluded}
+    assert all(level in model.LEVELS for level in decided.values())
+
+
+def test_standing_counts_only_sanctions_in_force():
+    until = model.add_months(T0, 12)
+    standing = model.ladder_step([("verbal_warning", T0, until), ("notice", T0, until)], T0 + timedelta(days=1))
+    assert standing == {"step": 1, "next_level": "written_warning", "current_level": "verbal_warning"}
+    assert model.ladder_step([("verbal_warning", T0, until)], until)["step"] == 0
+
+
+# -- funds, points, periods ----------------------------------------------------------------------
+def test_fund_decisions():
+    d = Decimal
+    assert model.fund_decision(d("800"), d("5000"), d("2000"), "wait") == ("granted", d("800"), None)
+    assert model.fund_decision(d("2500"), d("5000"), d("2000"), "wait") == ("pending", d("2500"), "branch_manager_approval")
+    assert model.fund_decision(d("800"), d("500"), d("2000"), "wait") == ("pending", d("0.00"), "fund_short")
+    assert model.fund_decision(d("800"), d("500"), d("2000"), "pro_rata") == ("granted", d("500.00"), None)
+    assert model.fund_decision(d("800"), d("0"), d("2000"), "pro_rata") == ("pending", d("0.00"), "fund_short")
+
+
+@given(st.lists(st.decimals(min_value=1, max_value=5000, places=2), max_size=30),
+       st.decimals(min_value=0, max_value=20000, places=2), st.sampled_from(["wait", "pro_rata"]))
+def test_the_fund_never_goes_negative_and_no_award_is_dropped(amounts, budget, mode):
+    left = budget
+    for amount in amounts:
+        status, reserve, waiting = model.fund_decision(amount, left, Decimal("2000"), mode)
+        assert status in ("granted", "pending")
+        assert Decimal(0) <= reserve <= amount
+        left -= reserve
+        assert left >= 0
+        if status == "pending" and waiting == "fund_short":
+            assert reserve == 0
+
+
+def test_points_and_caps():
+    rule = model.Rule(id="t", on="lsq.training.completed.v1", when={}, points={"points": 2, "per": "credit_hours"})
+    assert model.points_for(rule, {"credit_hours": 2.5}) == 5
+    assert model.capped(5, 28, 30) == 2 and model.capped(5, 30, 30) == 0 and model.capped(5, 100, None) == 5
+
+
+def test_periods_and_months():
+    moment = datetime(2026, 11, 30, 23, 59, tzinfo=UTC)
+    assert model.fund_period(moment) == "2026-Q4"
+    assert model.fund_period(moment, "month") == "2026-11" and model.fund_period(moment, "year") == "2026"
+    assert model.add_months(datetime(2026, 1, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
+    assert model.valid_period("2026-Q4") and model.valid_period("2026-02") and not model.valid_period("2026-13")
+    assert model.entry_id("a", 1) == model.entry_id("a", 1) != model.entry_id("a", 2)
+
+
+def test_appeal_window_and_states():
+    model.check_appeal("issued", "verbal_warning", T0, T0 + timedelta(days=14))
+    with pytest.raises(Conflict, match="window"):
+        model.check_appeal("issued", "verbal_warning", T0 + timedelta(days=15), T0 + timedelta(days=14))
+    with pytest.raises(Conflict):
+        model.check_appeal("issued", "notice", T0, T0 + timedelta(days=14))
+    with pytest.raises(Conflict):
+        model.check_appeal("appealed", "verbal_warning", T0, T0 + timedelta(days=14))
+    with pytest.raises(Invalid):
+        model.money("-1")
