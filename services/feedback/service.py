@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from services.feedback import model, sla, store
 from shared import directory_view, outbox
@@ -35,12 +36,29 @@ def contact_retention_days() -> int:
 # -- references ---------------------------------------------------------------------------------
 def _check_refs(conn, branch_id: str, service_point_id: str | None = None, staff_id: str | None = None,
                 staff_field: str = "staff_id") -> None:
-    """Branch, service point and staff must be known to the directory read model (422 otherwise)."""
-    directory_view.require_branch(conn, branch_id)
-    if service_point_id:
+    """Branch, service point and staff must be known to the directory read model (422 otherwise).
+
+    One query answers all three on the hot path (filing); the shared checks run only to build the
+    error when something is missing, so the messages are the ones every service gives.
+    """
+    found = conn.execute(_REFS, {"branch_id": branch_id, "point_id": service_point_id or "",
+                                 "staff_id": staff_id or ""}).one()
+    if found.branch is None:
+        directory_view.require_branch(conn, branch_id)
+    if service_point_id and found.point_branch != branch_id:
         directory_view.require_service_point(conn, service_point_id, branch_id)
-    if staff_id:
+    if staff_id and (found.staff_status is None or found.staff_status == "left"):
         directory_view.require_staff(conn, staff_id, field=staff_field)
+
+
+_REFS = select(
+    select(directory_view.known_branches.c.branch_id)
+    .where(directory_view.known_branches.c.branch_id == bindparam("branch_id")).scalar_subquery().label("branch"),
+    select(directory_view.known_service_points.c.branch_id)
+    .where(directory_view.known_service_points.c.service_point_id == bindparam("point_id"))
+    .scalar_subquery().label("point_branch"),
+    select(known_staff.c.status).where(known_staff.c.staff_id == bindparam("staff_id"))
+    .scalar_subquery().label("staff_status"))
 
 
 def _branch_manager(conn, branch_id: str) -> str | None:
@@ -52,13 +70,24 @@ def _branch_manager(conn, branch_id: str) -> str | None:
 
 
 # -- settings: SLA policy and opening hours -----------------------------------------------------
+#: SLA targets are read at most this often per process: filing is the hot path, and a change
+#: made by the network admin reaches every web process within this many seconds.
+POLICY_CACHE_SECONDS = 5.0
+_policy_cache: dict = {}
+
+
 def sla_policy(conn) -> dict[str, model.SlaTarget]:
     """The SLA targets per severity (seeded with the defaults by the first migration)."""
+    key = str(conn.engine.url)
+    cached = _policy_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < POLICY_CACHE_SECONDS:
+        return cached[1]
     policy = dict(model.DEFAULT_SLA)
     for row in conn.execute(select(store.sla_policy)).mappings():
         policy[row["severity"]] = model.SlaTarget(timedelta(minutes=row["acknowledge_minutes"]),
                                                   timedelta(minutes=row["resolve_minutes"]),
                                                   bool(row["business_hours"]))
+    _policy_cache[key] = (time.monotonic(), policy)
     return policy
 
 
@@ -94,6 +123,7 @@ def set_sla_policy(db: Database, items: list[dict]) -> list[dict]:
                 store.sla_policy.c.severity == item["severity"]).values(**values)).rowcount
             if not done:
                 conn.execute(store.sla_policy.insert().values(severity=item["severity"], **values))
+        _policy_cache.clear()
         return _policy_view(sla_policy(conn))
 
 
@@ -159,9 +189,11 @@ def file_complaint(db: Database, data: dict) -> dict:
             "resolve_due_at": times.resolve_due_at, "resolve_at_risk_at": times.resolve_at_risk_at,
             "reopen_count": 0, "has_contact": bool(contact), "updated_at": now,
         }
-        conn.execute(store.complaints.insert().values(**row))
+        # Parameters apart from the statement: SQLAlchemy reuses the compiled INSERT (hot path).
+        conn.execute(store.complaints.insert(), row)
         if contact:
-            conn.execute(store.complaint_contacts.insert().values(complaint_id=row["id"], **contact))
+            conn.execute(store.complaint_contacts.insert(), {"complaint_id": row["id"], "name": None, "phone": None,
+                                                              "email": None, **contact})
         store.add_history(conn, row["id"], now, "file", None, None, None, "new")
         outbox.add(conn, "lsq.complaint.filed.v1", {
             **_ref(row), "category": row["category"], "severity": row["severity"], "channel": row["channel"],

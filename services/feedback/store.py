@@ -258,7 +258,7 @@ def pauses_of(conn: Connection, complaint_id: str) -> list[tuple]:
 
 def add_history(conn: Connection, complaint_id: str, at, action: str, actor_role: str | None,
                 actor_id: str | None, from_status: str | None, to_status: str | None, note: str | None = None):
-    conn.execute(complaint_history.insert().values(
+    conn.execute(complaint_history.insert(), dict(
         complaint_id=complaint_id, at=at, action=action, actor_role=actor_role, actor_id=actor_id,
         from_status=from_status, to_status=to_status, note=note))
 

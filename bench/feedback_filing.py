@@ -1,0 +1,175 @@
+"""Complaint filing throughput through gunicorn, against a bare Flask endpoint in the same run.
+
+    .venv/bin/python -m bench.feedback_filing [--seconds 8] [--workers 2] [--clients 8]
+                                              [--database-url postgresql+psycopg://...]
+
+Both servers run on the same gunicorn setup (sync workers, same count, 127.0.0.1). The baseline
+endpoint only parses the JSON body and answers 201; the measured one is ``POST /complaints`` of the
+feedback service: validation, reference checks against the directory read model, SLA times, the
+complaint, contact and history rows and the outbox event, in one transaction (SQLite by default).
+Each request carries its own X-Forwarded-For address so the per-client rate limit stays in the
+path without refusing the load. Goal: ratio >= 0.5.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from shared.devstack.ports import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BODY = {"branch_id": "bench-branch", "service_point_id": "bench-desk", "staff_id": "bench-staff",
+        "category": "waiting", "severity": "normal", "channel": "web",
+        "description": "排队时间过长，只有一个窗口开放。The queue was long with one desk open.",
+        "contact": {"name": "读者", "email": "reader@example.cn"}}
+
+
+def baseline_app():
+    """The baseline: a bare Flask app whose endpoint only parses the JSON body."""
+    from flask import Flask, request
+
+    app = Flask("baseline")
+
+    @app.post("/complaints")
+    def parse_only():
+        request.get_json()
+        return {"ok": True}, 201
+
+    return app
+
+
+def _seed(database_url: str) -> None:
+    """Migrate the feedback database and put the referenced branch, desk and staff in its read model."""
+    from shared.db import Database
+    from shared.directory_view import known_branches, known_service_points, known_staff
+    from shared.timeutil import utcnow
+
+    db = Database(database_url, "feedback")
+    db.migrate()
+    with db.transaction() as conn:
+        for table in (known_staff, known_service_points, known_branches):
+            conn.execute(table.delete())
+        conn.execute(known_branches.insert().values(branch_id="bench-branch", code="BENCH", name_zh="测试馆",
+                                                    name_en="Bench"))
+        conn.execute(known_service_points.insert().values(service_point_id="bench-desk", branch_id="bench-branch",
+                                                          name_zh="服务台", name_en="Desk"))
+        conn.execute(known_staff.insert().values(staff_id="bench-staff", role="staff", branch_id="bench-branch",
+                                                 status="active", updated_at=utcnow()))
+    db.dispose()
+
+
+def _start(app_spec: str, port: int, workers: int, env: dict, log: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+               "--worker-class", "sync", "--log-level", "warning", app_spec]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            conn.close()
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+    _stop(process)
+    raise RuntimeError("gunicorn did not start in 60 s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def _client(args) -> tuple[int, int]:
+    """One load process: sequential requests until the deadline; returns (ok, failed)."""
+    port, deadline, client_id = args
+    body = json.dumps(BODY).encode()
+    ok = failed = 0
+    n = 0
+    while time.time() < deadline:
+        n += 1
+        headers = {"Content-Type": "application/json",
+                   "X-Forwarded-For": f"10.{client_id}.{(n >> 8) & 255}.{n & 255}-{n}"}
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", "/complaints", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status == 201:
+                ok += 1
+            else:
+                failed += 1
+        except OSError:
+            failed += 1
+    return ok, failed
+
+
+def measure(port: int, seconds: float, clients: int) -> tuple[float, int]:
+    """Requests a second over ``seconds`` with ``clients`` concurrent load processes (after 1 s warm-up)."""
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        pool.map(_client, [(port, time.time() + 1.0, i) for i in range(clients)])  # warm-up
+        started = time.time()
+        results = pool.map(_client, [(port, started + seconds, i) for i in range(clients)])
+        elapsed = time.time() - started
+    ok = sum(r[0] for r in results)
+    failed = sum(r[1] for r in results)
+    return ok / elapsed, failed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="lsq-bench-feedback-"))
+    database_url = args.database_url or f"sqlite:///{folder / 'feedback.db'}"
+    _seed(database_url)
+    env = {**os.environ, "LSQ_FEEDBACK_DATABASE_URL": database_url, "LSQ_JWT_SECRET": "bench-secret",
+           "LSQ_FEEDBACK_RELAY_DOORBELL_PORT": str(free_port()), "LSQ_LOG_LEVEL": "WARNING",
+           "PYTHONPATH": str(ROOT)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    figures = {}
+    try:
+        for name, spec in (("baseline (bare Flask, parse JSON)", "bench.feedback_filing:baseline_app()"),
+                           ("feedback POST /complaints", "services.feedback:create_app()")):
+            port = free_port()
+            server = _start(spec, port, args.workers, env, folder / f"{port}.log")
+            try:
+                figures[name] = measure(port, args.seconds, args.clients)
+            finally:
+                _stop(server)
+        (base_rate, base_failed), (rate, failed) = figures.values()
+        engine = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+        print(f"gunicorn sync x{args.workers}, {args.clients} load processes, {args.seconds:.0f} s each, {engine}")
+        for name, (value, errors) in figures.items():
+            print(f"  {name:40s} {value:8.0f} req/s   ({errors} failed)")
+        print(f"  ratio feedback / baseline: {rate / base_rate:.2f}   (goal >= 0.5)")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
