@@ -111,6 +111,13 @@ def valid_period(text: str) -> bool:
     return bool(re.fullmatch(r"(19|20|21)\d\d(-Q[1-4]|-(0[1-9]|1[0-2]))?", text or ""))
 
 
+def period_kind(label: str) -> str:
+    """``year``, ``quarter`` or ``month``: the kind of a valid period label."""
+    if len(label) == 4:
+        return "year"
+    return "quarter" if "Q" in label else "month"
+
+
 def add_months(moment: datetime, months: int) -> datetime:
     """The same day and time ``months`` later (the last day of the month when it has fewer days)."""
     month_index = moment.month - 1 + months

@@ -362,7 +362,7 @@ def settle_period(db: Database, group: str, actor_name: str, period: str, now: d
             raise Conflict(f"period {period} is already settled", f"期间 {period} 已结算", field="period",
                            code="already_settled")
         pol = ledger.policy_at(conn, now)
-        if len(period) != len(model.fund_period(start, pol.fund_period_kind)):
+        if model.period_kind(period) != pol.fund_period_kind:
             raise Invalid(f"the fund period is a {pol.fund_period_kind}; {period} is not one",
                           f"基金期间按 {pol.fund_period_kind} 划分，{period} 不符", field="period")
         settlement_id = model.entry_id("settlement", period)
