@@ -31,7 +31,7 @@ def assign_onboarding(conn, event: Event) -> int:
         log.error("no active regulation course: onboarding of %s lacks it", d["staff_id"])
     registered_on = service.local_date(event.time or utcnow())
     due = model.onboarding_due(d["hire_date"], registered_on, policy.onboarding_due_days)
-    specs = [service._course_spec(
+    specs = [service.course_spec(
         d["staff_id"], d["branch_id"], "onboarding", course, due, f"onboarding:{d['staff_id']}:{course['id']}",
         "joined the network: mandatory onboarding training", "新入职：岗前必修培训") for course in courses]
     rows = service.assign_many(conn, specs, caused_by=[event.cause()])
@@ -50,14 +50,25 @@ def on_staff_joined(conn, event: Event) -> None:
 def on_staff_left(conn, event: Event) -> None:
     """Someone who left keeps no seats or waiting-list places, and owes no more training."""
     directory_view.on_staff_left(conn, event)
-    staff_id = event.data["staff_id"]
+    release(conn, event.data["staff_id"])
+
+
+def on_staff_updated(conn, event: Event) -> None:
+    """The directory view follows; a status of ``left`` releases like ``staff.left`` does."""
+    directory_view.on_staff_updated(conn, event)
+    if event.data["status"] == "left":
+        release(conn, event.data["staff_id"])
+
+
+def release(conn, staff_id: str) -> None:
+    """Cancel a leaver's enrolments (the waiting list moves up) and open requirements."""
     e = store.enrolments.c
     held = conn.execute(select(e.id, e.session_id).where(
         e.staff_id == staff_id, e.status.in_(model.ACTIVE_ENROLMENT))).all()
     if held:
-        service._cancel_enrolments(conn, [x.id for x in held], "staff member left the network")
+        service.cancel_enrolments(conn, [x.id for x in held], "staff member left the network")
         for session_id in {x.session_id for x in held}:
-            service._promote(conn, store.one(conn, store.sessions, session_id))
+            service.promote(conn, store.one(conn, store.sessions, session_id))
     r = store.requirements.c
     conn.execute(update(store.requirements).where(r.staff_id == staff_id, r.status == "open")
                  .values(status="cancelled", closed_at=utcnow()))
@@ -95,7 +106,7 @@ def assign_remedial(conn, event: Event) -> int:
         if already:  # one open remedial course at a time is enough
             continue
         reason, reason_zh = model.remedial_reason(dimension, score, policy.remedial_threshold)
-        specs.append(service._course_spec(
+        specs.append(service.course_spec(
             d["staff_id"], d["branch_id"], "remedial", course, due,
             f"remedial:{d['evaluation_id']}:{dimension}", f"{reason} (evaluation {d['period']})",
             f"{reason_zh}（{d['period']} 考评）"))
@@ -127,6 +138,7 @@ HANDLERS = {
     "lsq.staff.joined.v1": on_staff_joined,
     "lsq.staff.left.v1": on_staff_left,
     "lsq.staff.transferred.v1": on_staff_transferred,
+    "lsq.staff.updated.v1": on_staff_updated,
     "lsq.evaluation.scored.v1": on_evaluation_scored,
     "lsq.evaluation.rescored.v1": on_evaluation_rescored,
 }

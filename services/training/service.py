@@ -153,8 +153,10 @@ def update_course(db: Database, actor: Principal, course_id: str, changes: dict)
         if row["is_regulation"] and changes.get("active") is False:
             raise Conflict("the regulation course cannot be retired; publish a new version instead",
                            "服务质量规定课程不能停用，请发布新版本", field="active")
-        _check_course_rules(conn, {**changes, "remedial_for": changes.get("remedial_for", row["remedial_for"])
-                                   if changes.get("active", row["active"]) else None}, course_id)
+        # The remedial slot of a dimension is checked against what the course will be after the change.
+        active = changes.get("active", row["active"])
+        remedial = changes.get("remedial_for", row["remedial_for"])
+        _check_course_rules(conn, {**changes, "remedial_for": remedial if active else None}, course_id)
         conn.execute(update(store.courses).where(store.courses.c.id == course_id)
                      .values(**changes, updated_at=utcnow()))
         return dict(store.one(conn, store.courses, course_id))
@@ -203,7 +205,7 @@ def publish_version(db: Database, actor: Principal, course_id: str, data: dict) 
                 directory_view.known_staff.c.status != "left",
                 directory_view.known_staff.c.staff_id.not_in(has_open))).mappings().all()
             kind = "regulation" if course["is_regulation"] else "recurrent"
-            specs = [_course_spec(s["staff_id"], s["branch_id"], kind, course, due,
+            specs = [course_spec(s["staff_id"], s["branch_id"], kind, course, due,
                                   f"version:{course_id}:{version}:{s['staff_id']}",
                                   f"new version {version} of the course was published",
                                   f"课程发布第 {version} 版") for s in staff]
@@ -236,7 +238,7 @@ def assign_course(db: Database, actor: Principal, course_id: str, data: dict) ->
         kind = ("regulation" if course["is_regulation"] else "remedial" if course["remedial_for"]
                 else "recurrent")
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-        specs = [_course_spec(s["staff_id"], s["branch_id"], kind, course, due,
+        specs = [course_spec(s["staff_id"], s["branch_id"], kind, course, due,
                               f"assigned:{course_id}:{s['staff_id']}:{stamp}", data["reason"],
                               data.get("reason_zh") or data["reason"]) for s in conn.execute(query).mappings()]
         rows = assign_many(conn, specs, caused_by=[])
@@ -244,8 +246,9 @@ def assign_course(db: Database, actor: Principal, course_id: str, data: dict) ->
 
 
 # -- requirements --------------------------------------------------------------------------------
-def _course_spec(staff_id: str, branch_id: str, kind: str, course, due_on: date, key: str, reason: str,
-                 reason_zh: str) -> dict:
+def course_spec(staff_id: str, branch_id: str, kind: str, course, due_on: date, key: str, reason: str,
+                reason_zh: str) -> dict:
+    """What ``assign_many`` needs to require ``course`` of a staff member by ``due_on``."""
     return dict(dedup_key=key, staff_id=staff_id, branch_id=branch_id, kind=kind, course_id=course["id"],
                 course_version=course["version"], area=None, required_hours=None,
                 title=course["title_en"], title_zh=course["title_zh"], reason=reason, reason_zh=reason_zh,
@@ -425,7 +428,7 @@ def record_completion(conn, *, staff_id: str, branch_id: str, source: str, kind:
             or_(r.course_version.is_(None), r.course_version <= (course_version or 0))).values(
             status="completed", completed_on=completed_on, completion_id=row["id"], closed_at=utcnow()))
         if course["mandatory"] and expires_on is not None:
-            spec = _course_spec(staff_id, branch_id, "recurrent", course, expires_on,
+            spec = course_spec(staff_id, branch_id, "recurrent", course, expires_on,
                                 f"recurrent:{staff_id}:{course['id']}:{expires_on.isoformat()}",
                                 f"renewal before the certificate of {completed_on.isoformat()} expires",
                                 f"{completed_on.isoformat()} 取得的证书到期前须复训")
@@ -545,7 +548,7 @@ def update_session(db: Database, actor: Principal, session_id: str, changes: dic
         conn.execute(update(store.sessions).where(store.sessions.c.id == session_id)
                      .values(**changes, updated_at=utcnow()))
         row = _session(conn, session_id)
-        _promote(conn, row)
+        promote(conn, row)
         return _session_view(conn, row)
 
 
@@ -573,7 +576,7 @@ def _seats_taken(conn, session_id: str) -> int:
     return conn.execute(select(func.count()).where(e.session_id == session_id, e.status == "enrolled")).scalar_one()
 
 
-def _promote(conn, session) -> list[str]:
+def promote(conn, session) -> list[str]:
     """Move people up from the waiting list into free seats (before the session starts)."""
     if session["status"] != "scheduled" or session["starts_at"] <= utcnow():
         return []
@@ -657,12 +660,13 @@ def cancel_enrolment(db: Database, actor: Principal, enrolment_id: str, reason: 
         if row["status"] not in model.ACTIVE_ENROLMENT:
             raise Conflict(f"the enrolment is already {row['status']}", f"该报名已处于 {row['status']} 状态",
                            code="enrolment_closed")
-        _cancel_enrolments(conn, [row["id"]], reason or "cancelled by request")
-        _promote(conn, session)
+        cancel_enrolments(conn, [row["id"]], reason or "cancelled by request")
+        promote(conn, session)
         return _enrolment_view(conn, store.one(conn, store.enrolments, enrolment_id))
 
 
-def _cancel_enrolments(conn, ids: list[str], reason: str) -> None:
+def cancel_enrolments(conn, ids: list[str], reason: str) -> None:
+    """Cancel these enrolments (the caller promotes from the waiting list afterwards)."""
     now = utcnow()
     conn.execute(update(store.enrolments).where(store.enrolments.c.id.in_(ids))
                  .values(status="cancelled", cancelled_at=now, cancel_reason=reason[:200], updated_at=now))

@@ -179,3 +179,29 @@ def test_concurrent_sweeps_publish_each_notice_once(db, directory):
     notices = _notices(db, "lsq.requirement.overdue.v1", ids)
     assert len(notices) == len(ids) == 40
     assert len({e.data["requirement_id"] for e in notices}) == 40
+
+
+def test_transfer_moves_open_requirements_and_order_across_topics_is_tolerated(db, directory, feed):
+    east, west = directory.branch("EAST"), directory.branch("WEST")
+    person = str(uuid.uuid4())
+    # the score arrives before the directory's staff.joined (another topic): still assigned
+    feed(_scored(person, east, attitude=2.0, competence=4.0))
+    assert len(_remedial(db, person)) == 1
+    directory.staff(east, staff_id=person)
+    feed(make_event("lsq.staff.transferred.v1", {"staff_id": person, "from_branch_id": east, "to_branch_id": west,
+                                                 "effective_date": "2026-11-01"}))
+    with db.read() as conn:
+        branches = {r.branch_id for r in conn.execute(select(store.requirements.c.branch_id).where(
+            store.requirements.c.staff_id == person, store.requirements.c.status == "open"))}
+    assert branches == {west}
+
+
+def test_status_left_through_staff_updated_releases_like_staff_left(db, directory, feed):
+    branch = directory.branch()
+    person = directory.staff(branch)
+    feed(make_event("lsq.staff.updated.v1", {"staff_id": person, "branch_id": branch, "role": "staff",
+                                             "name": "王芳", "status": "left"}))
+    with db.read() as conn:
+        statuses = {r.status for r in conn.execute(select(store.requirements.c.status).where(
+            store.requirements.c.staff_id == person))}
+    assert statuses == {"cancelled"}
