@@ -13,7 +13,7 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import case, func, null, select, update
+from sqlalchemy import case, func, literal, null, select, union_all, update
 
 from services.feedback import model, store
 from shared import directory_view, outbox
@@ -215,95 +215,120 @@ def submit_response(db: Database, survey_id: str, data: dict) -> dict:
 
 
 # -- results ------------------------------------------------------------------------------------
-def _group_column(table_c, grouping: str):
-    return {"all": null(), "branch": table_c.branch_id, "user_group": table_c.user_group}[grouping]
-
-
 def _num(value, places: int = 2):
     return None if value is None else round(float(value), places)
 
 
-def _item_rows(conn, survey_id: str, grouping: str) -> list[dict]:
-    """Per rated item (triad, Likert, NPS) and group: n, means, gaps, NPS; small groups suppressed."""
-    group = _group_column(a, grouping)
-    n = func.count(a.perceived) + func.count(a.value)
-    enough = n >= model.MIN_GROUP_SIZE
+def _rollups(cells, keys: list, measures) -> object:
+    """One statement: the rows of ``cells`` summed per ``keys`` overall, by branch and by user group.
 
-    def kept(expr):
-        return case((enough, expr), else_=None)
-
-    promoters = func.sum(case((a.value >= 9, 1), else_=0))
-    detractors = func.sum(case((a.value <= 6, 1), else_=0))
-    query = (select(a.item_code, a.item_type, a.dimension, group.label("grp"), kept(n).label("n"),
-                    kept(func.avg(a.minimum)).label("minimum"), kept(func.avg(a.desired)).label("desired"),
-                    kept(func.avg(a.perceived)).label("perceived"),
-                    kept(func.avg(a.perceived - a.minimum)).label("adequacy_gap"),
-                    kept(func.avg(a.perceived - a.desired)).label("superiority_gap"),
-                    kept(func.sum(case((a.na.is_(True), 1), else_=0))).label("na"),
-                    kept(func.avg(a.value)).label("mean"),
-                    kept(100.0 * (promoters - detractors) / n).label("nps"))
-             .where(a.survey_id == survey_id, a.item_type.in_(model.RATED_TYPES))
-             .group_by(a.item_code, a.item_type, a.dimension, *([] if grouping == "all" else [group])))
-    result = []
-    for row in conn.execute(query):
-        nps_item = row.item_type == "nps"
-        result.append({
-            "item_code": row.item_code, "item_type": row.item_type, "dimension": row.dimension,
-            "group_by": grouping, "group": row.grp, "suppressed": row.n is None, "n": row.n,
-            "minimum": _num(row.minimum), "desired": _num(row.desired), "perceived": _num(row.perceived),
-            "adequacy_gap": _num(row.adequacy_gap), "superiority_gap": _num(row.superiority_gap),
-            "na": row.na, "mean": _num(row.mean), "nps": _num(row.nps, 1) if nps_item else None})
-    return result
-
-
-def _dimension_rows(conn, survey_id: str, grouping: str) -> list[dict]:
-    """Per dimension and group: respondents, mean minimum/desired/perceived, gaps, Likert mean.
-
-    Dimension means weight every answer alike (the mean of all answers in the dimension).
+    ``cells`` is a CTE referenced three times, so the database computes it once (SQLite >= 3.35 and
+    PostgreSQL >= 12 materialise a CTE used more than once): one scan of the answers per section.
     """
-    group = _group_column(a, grouping)
-    n = func.count(a.response_id.distinct())
-    enough = n >= model.MIN_GROUP_SIZE
+    parts = []
+    for grouping in GROUPINGS:
+        group = {"all": null(), "branch": cells.c.branch_id, "user_group": cells.c.user_group}[grouping]
+        parts.append(select(literal(grouping).label("group_by"), group.label("grp"), *[cells.c[k] for k in keys],
+                            *measures(cells.c))
+                     .group_by(*[cells.c[k] for k in keys], *([] if grouping == "all" else [group])))
+    return union_all(*parts)
 
-    def kept(expr):
-        return case((enough, expr), else_=None)
 
-    query = (select(a.dimension, group.label("grp"), kept(n).label("n"),
-                    kept(func.avg(a.minimum)).label("minimum"), kept(func.avg(a.desired)).label("desired"),
-                    kept(func.avg(a.perceived)).label("perceived"),
-                    kept(func.avg(a.perceived - a.minimum)).label("adequacy_gap"),
-                    kept(func.avg(a.perceived - a.desired)).label("superiority_gap"),
-                    kept(func.avg(a.value)).label("mean"))
+def _kept(n, expr):
+    """Suppression in SQL: figures of a group with fewer than MIN_GROUP_SIZE answers come back NULL."""
+    return case((n >= model.MIN_GROUP_SIZE, expr), else_=None)
+
+
+def _item_rows(conn, survey_id: str) -> tuple[list[dict], list[dict]]:
+    """Per item (and option, for choices) and group: n, means, gaps, NPS, option counts."""
+    cells = (select(a.item_code, a.item_type, a.dimension, a.choice, a.branch_id, a.user_group,
+                    (func.count(a.perceived) + func.count(a.value) + func.count(a.choice)).label("n"),
+                    func.sum(case((a.na.is_(True), 1), else_=0)).label("na"),
+                    func.sum(a.minimum).label("s_min"), func.sum(a.desired).label("s_des"),
+                    func.sum(a.perceived).label("s_per"), func.sum(a.value).label("s_val"),
+                    func.sum(case((a.value >= 9, 1), else_=0)).label("promoters"),
+                    func.sum(case((a.value <= 6, 1), else_=0)).label("detractors"))
+             .where(a.survey_id == survey_id, a.item_type != "text")
+             .group_by(a.item_code, a.item_type, a.dimension, a.choice, a.branch_id, a.user_group)
+             .cte("item_cells"))
+
+    def measures(c):
+        n = func.sum(c.n)
+        per = 1.0 * func.sum(c.s_per)
+        return [_kept(n, n).label("n"), _kept(n, 1.0 * func.sum(c.s_min) / n).label("minimum"),
+                _kept(n, 1.0 * func.sum(c.s_des) / n).label("desired"), _kept(n, per / n).label("perceived"),
+                _kept(n, (per - func.sum(c.s_min)) / n).label("adequacy_gap"),
+                _kept(n, (per - func.sum(c.s_des)) / n).label("superiority_gap"),
+                _kept(n, func.sum(c.na)).label("na"), _kept(n, 1.0 * func.sum(c.s_val) / n).label("mean"),
+                _kept(n, 100.0 * (func.sum(c.promoters) - func.sum(c.detractors)) / n).label("nps")]
+
+    items, choices = [], []
+    for row in conn.execute(_rollups(cells, ["item_code", "item_type", "dimension", "choice"], measures)):
+        base = {"item_code": row.item_code, "group_by": row.group_by, "group": row.grp,
+                "suppressed": row.n is None, "n": None if row.n is None else int(row.n)}
+        if row.item_type in ("choice", "multi_choice"):
+            choices.append({**base, "choice": row.choice})
+            continue
+        triad, value = row.item_type == "triad", row.item_type in ("likert", "nps")
+        items.append({**base, "item_type": row.item_type, "dimension": row.dimension,
+                      "minimum": _num(row.minimum) if triad else None,
+                      "desired": _num(row.desired) if triad else None,
+                      "perceived": _num(row.perceived) if triad else None,
+                      "adequacy_gap": _num(row.adequacy_gap) if triad else None,
+                      "superiority_gap": _num(row.superiority_gap) if triad else None,
+                      "na": None if row.na is None else int(row.na),
+                      "mean": _num(row.mean) if value else None,
+                      "nps": _num(row.nps, 1) if row.item_type == "nps" else None})
+    return items, choices
+
+
+def _dimension_rows(conn, survey_id: str) -> list[dict]:
+    """Per dimension and group: respondents (n), mean minimum/desired/perceived, gaps, Likert mean.
+
+    Dimension means weight every answer alike (the mean of all answers in the dimension); n counts
+    the respondents who rated at least one item of it.
+    """
+    cells = (select(a.response_id, a.dimension, a.branch_id, a.user_group,
+                    func.count(a.perceived).label("n_triad"), func.count(a.value).label("n_value"),
+                    func.sum(a.minimum).label("s_min"), func.sum(a.desired).label("s_des"),
+                    func.sum(a.perceived).label("s_per"), func.sum(a.value).label("s_val"))
              .where(a.survey_id == survey_id, a.item_type.in_(("triad", "likert")), a.dimension.is_not(None),
                     (a.perceived.is_not(None)) | (a.value.is_not(None)))
-             .group_by(a.dimension, *([] if grouping == "all" else [group])))
-    return [{"dimension": row.dimension, "group_by": grouping, "group": row.grp, "suppressed": row.n is None,
-             "n": row.n, "minimum": _num(row.minimum), "desired": _num(row.desired),
+             .group_by(a.response_id, a.dimension, a.branch_id, a.user_group)
+             .cte("dimension_cells"))
+
+    def measures(c):
+        n = func.count()
+        triads, values = func.sum(c.n_triad), func.sum(c.n_value)
+        per = 1.0 * func.sum(c.s_per)
+
+        def per_triad(expr):
+            return _kept(n, case((triads > 0, expr / triads), else_=None))
+
+        return [_kept(n, n).label("n"), per_triad(1.0 * func.sum(c.s_min)).label("minimum"),
+                per_triad(1.0 * func.sum(c.s_des)).label("desired"), per_triad(per).label("perceived"),
+                per_triad(per - func.sum(c.s_min)).label("adequacy_gap"),
+                per_triad(per - func.sum(c.s_des)).label("superiority_gap"),
+                _kept(n, case((values > 0, 1.0 * func.sum(c.s_val) / values), else_=None)).label("mean")]
+
+    return [{"dimension": row.dimension, "group_by": row.group_by, "group": row.grp, "suppressed": row.n is None,
+             "n": None if row.n is None else int(row.n), "minimum": _num(row.minimum), "desired": _num(row.desired),
              "perceived": _num(row.perceived), "adequacy_gap": _num(row.adequacy_gap),
              "superiority_gap": _num(row.superiority_gap), "mean": _num(row.mean)}
-            for row in conn.execute(query)]
+            for row in conn.execute(_rollups(cells, ["dimension"], measures))]
 
 
-def _choice_rows(conn, survey_id: str, grouping: str) -> list[dict]:
-    """Counts per option of choice items and group; counts under the minimum are suppressed."""
-    group = _group_column(a, grouping)
-    n = func.count()
-    query = (select(a.item_code, a.choice, group.label("grp"),
-                    case((n >= model.MIN_GROUP_SIZE, n), else_=None).label("n"))
-             .where(a.survey_id == survey_id, a.item_type.in_(("choice", "multi_choice")))
-             .group_by(a.item_code, a.choice, *([] if grouping == "all" else [group])))
-    return [{"item_code": row.item_code, "choice": row.choice, "group_by": grouping, "group": row.grp,
-             "suppressed": row.n is None, "n": row.n} for row in conn.execute(query)]
-
-
-def _response_rows(conn, survey_id: str, grouping: str) -> list[dict]:
+def _response_rows(conn, survey_id: str) -> list[dict]:
     r = store.survey_responses.c
-    group = _group_column(r, grouping)
-    n = func.count()
-    query = (select(group.label("grp"), case((n >= model.MIN_GROUP_SIZE, n), else_=None).label("n"))
-             .where(r.survey_id == survey_id).group_by(*([] if grouping == "all" else [group])))
-    return [{"group_by": grouping, "group": row.grp, "suppressed": row.n is None, "n": row.n}
-            for row in conn.execute(query)]
+    result = []
+    for grouping in GROUPINGS:
+        group = {"all": null(), "branch": r.branch_id, "user_group": r.user_group}[grouping]
+        n = func.count()
+        query = (select(group.label("grp"), _kept(n, n).label("n")).where(r.survey_id == survey_id)
+                 .group_by(*([] if grouping == "all" else [group])))
+        result += [{"group_by": grouping, "group": row.grp, "suppressed": row.n is None, "n": row.n}
+                   for row in conn.execute(query)]
+    return result
 
 
 def _sort_key(row: dict):
@@ -315,15 +340,11 @@ def compute_results(conn, survey_id: str) -> dict:
     """Every figure of a survey's results (overall, by branch, by user group)."""
     total = conn.execute(select(func.count()).select_from(store.survey_responses)
                          .where(store.survey_responses.c.survey_id == survey_id)).scalar_one()
-    items, dimensions, choices, responses = [], [], [], []
-    for grouping in GROUPINGS:
-        items += _item_rows(conn, survey_id, grouping)
-        dimensions += _dimension_rows(conn, survey_id, grouping)
-        choices += _choice_rows(conn, survey_id, grouping)
-        responses += _response_rows(conn, survey_id, grouping)
+    items, choices = _item_rows(conn, survey_id)
     return {"survey_id": survey_id, "responses": total if total >= model.MIN_GROUP_SIZE else None,
             "min_group_size": model.MIN_GROUP_SIZE,
-            "groups": sorted(responses, key=_sort_key), "dimensions": sorted(dimensions, key=_sort_key),
+            "groups": sorted(_response_rows(conn, survey_id), key=_sort_key),
+            "dimensions": sorted(_dimension_rows(conn, survey_id), key=_sort_key),
             "items": sorted(items, key=_sort_key), "choices": sorted(choices, key=_sort_key)}
 
 
@@ -355,8 +376,8 @@ def results_csv(db: Database, actor: Principal, survey_id: str) -> str:
 # -- closing ------------------------------------------------------------------------------------
 def _summary(conn, survey_id: str) -> dict:
     """The survey.closed summary: dimensions and NPS overall and per branch (small groups suppressed)."""
-    dims = [d for g in ("all", "branch") for d in _dimension_rows(conn, survey_id, g)]
-    nps_rows = [i for g in ("all", "branch") for i in _item_rows(conn, survey_id, g) if i["item_type"] == "nps"]
+    dims = [d for d in _dimension_rows(conn, survey_id) if d["group_by"] in ("all", "branch")]
+    nps_rows = [i for i in _item_rows(conn, survey_id)[0] if i["item_type"] == "nps" and i["group_by"] in ("all", "branch")]
     keep = ("group_by", "group", "suppressed", "n")
     return {
         "dimensions": [{**{k: d[k] for k in keep}, "dimension": d["dimension"],
