@@ -224,7 +224,11 @@ def promotions(capacity: int, seats_taken: int, waiting: list) -> list:
     return list(waiting[:free])
 
 
-def check_session_times(starts_at, ends_at) -> None:
+def check_session_times(starts_at, ends_at, now=None) -> None:
+    """A session ends after it starts, lasts at most a year, and is planned at most two years ahead."""
+    if now is not None and starts_at > now + timedelta(days=2 * 366):
+        raise Invalid("a session is scheduled at most two years ahead", "培训场次最多提前两年安排",
+                      field="starts_at")
     if ends_at <= starts_at:
         raise Invalid("a session must end after it starts", "培训场次结束时间必须晚于开始时间", field="ends_at")
     if (ends_at - starts_at).days > 366:

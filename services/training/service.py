@@ -485,7 +485,7 @@ def create_session(db: Database, actor: Principal, data: dict) -> dict:
         trainer_name = None
         if data.get("trainer_staff_id"):
             trainer_name = _staff(conn, data["trainer_staff_id"], field="trainer_staff_id")["name"]
-        model.check_session_times(data["starts_at"], data["ends_at"])
+        model.check_session_times(data["starts_at"], data["ends_at"], now=utcnow())
         model.check_session_hours(course["hours"], data["starts_at"], data["ends_at"])
         model.check_delivery(course["delivery"], data.get("place"), data.get("link"))
         if data["starts_at"] <= utcnow():

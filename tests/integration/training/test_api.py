@@ -386,3 +386,14 @@ def test_health_and_docs(client):
     assert client.get("/healthz").json["status"] == "ok"
     spec = client.get("/openapi.json").json
     assert "/certificates/{code}" in spec["paths"] and "/reports/compliance.csv" in spec["paths"]
+
+
+def test_nul_characters_and_far_dates_are_refused_not_500(client):
+    assert client.get("/courses/%00", headers=ADMIN).status_code == 422
+    assert client.get("/requirements?staff_id=a%00b", headers=ADMIN).status_code == 422
+    r = client.post("/courses", json={"code": "NUL1", "title_zh": "\u0000", "title_en": "x",
+                                      "competency_area": "reader_service", "hours": 1, "delivery": "online"},
+                    headers=ADMIN)
+    assert r.status_code == 422 and r.json["code"] == "nul_character"
+    r = _session(client, "RS-101", starts_at="9999-12-31T01:00:00Z", ends_at="9999-12-31T09:00:00Z")
+    assert r.status_code == 422 and "starts_at" in r.json["errors"]
