@@ -785,6 +785,9 @@ def approve_external(db: Database, actor: Principal, activity_id: str, note: str
     ``lsq.training.completed.v1`` with source ``external``."""
     with db.transaction() as conn:
         row = _external_for_decision(conn, actor, activity_id)
+        if conn.dialect.name == "postgresql":
+            # Two teaching approvals of one person at once must not both fit under the yearly cap.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"credit:{row['staff_id']}"})
         policy = get_policy(conn)
         completed_on = row["end_date"] or row["activity_date"]
         c = store.completions.c

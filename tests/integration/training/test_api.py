@@ -397,3 +397,24 @@ def test_nul_characters_and_far_dates_are_refused_not_500(client):
     assert r.status_code == 422 and r.json["code"] == "nul_character"
     r = _session(client, "RS-101", starts_at="9999-12-31T01:00:00Z", ends_at="9999-12-31T09:00:00Z")
     assert r.status_code == 422 and "starts_at" in r.json["errors"]
+
+
+def test_concurrent_enrolments_never_overbook_the_last_seats(db, directory, client):
+    import threading
+    from shared.auth import Principal
+    branch = directory.branch()
+    people = [directory.staff(branch) for _ in range(6)]
+    session = _session(client, "RS-101", capacity=2).json["id"]
+    barrier, results = threading.Barrier(len(people)), []
+
+    def enrol(person):
+        barrier.wait()
+        results.append(service.enrol(db, Principal("staff", staff_id=person, branch_id=branch), session, None))
+
+    threads = [threading.Thread(target=enrol, args=(p,)) for p in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r["status"] for r in results) == ["enrolled"] * 2 + ["waitlisted"] * 4
+    assert sorted(r["waitlist_position"] for r in results if r["waitlist_position"]) == [1, 2, 3, 4]

@@ -204,6 +204,10 @@ def test_session_checks():
     with pytest.raises(Invalid) as error:
         model.check_session_times(start, start)
     assert error.value.field == "ends_at"
+    with pytest.raises(Invalid) as error:
+        model.check_session_times(start + timedelta(days=800), start + timedelta(days=801), now=start)
+    assert error.value.field == "starts_at"
+    model.check_session_times(start + timedelta(days=700), start + timedelta(days=700, hours=3), now=start)
     with pytest.raises(Invalid):
         model.check_session_hours(30, start, start + timedelta(hours=8))
     model.check_session_hours(30, start, start + timedelta(days=1, hours=8))
