@@ -75,13 +75,17 @@ def release(conn, staff_id: str) -> None:
 
 
 def on_staff_transferred(conn, event: Event) -> None:
-    """Open requirements and seats move with the person: the new branch's report counts them."""
+    """Open requirements, seats and pending activities move with the person to the new branch."""
     directory_view.on_staff_transferred(conn, event)
     d = event.data
     r, e = store.requirements.c, store.enrolments.c
     conn.execute(update(store.requirements).where(r.staff_id == d["staff_id"], r.status == "open")
                  .values(branch_id=d["to_branch_id"]))
     conn.execute(update(store.enrolments).where(e.staff_id == d["staff_id"], e.status.in_(model.ACTIVE_ENROLMENT))
+                 .values(branch_id=d["to_branch_id"]))
+    # Submitted activities are decided by the new branch's supervisors.
+    x = store.external_activities.c
+    conn.execute(update(store.external_activities).where(x.staff_id == d["staff_id"], x.status == "submitted")
                  .values(branch_id=d["to_branch_id"]))
 
 

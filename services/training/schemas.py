@@ -1,7 +1,7 @@
 """Request and response schemas of the training API."""
 from marshmallow import Schema, fields, validate
 
-from services.training.model import (COMPETENCY_AREAS, DELIVERY_MODES, ENROLMENT_STATUSES, EXTERNAL_KINDS,
+from services.training.model import (COMPETENCY_AREAS, COURSE_REQUIREMENT_KINDS, DELIVERY_MODES, ENROLMENT_STATUSES, EXTERNAL_KINDS,
                                      EXTERNAL_STATUSES, REMEDIAL_DIMENSIONS, REQUIREMENT_KINDS,
                                      REQUIREMENT_STATUSES)
 from shared.web import PageArgs, page_schema
@@ -86,6 +86,9 @@ class AssignIn(Schema):
     due_in_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=365))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=400))
     reason_zh = fields.String(allow_none=True, validate=validate.Length(max=400))
+    kind = fields.String(allow_none=True, validate=validate.OneOf(COURSE_REQUIREMENT_KINDS), metadata={
+        "description": "default: regulation for the regulation course, remedial for a remedial course, "
+                       "else recurrent"})
 
 
 class Assigned(Schema):

@@ -235,8 +235,12 @@ def assign_course(db: Database, actor: Principal, course_id: str, data: dict) ->
         elif not data.get("all_staff"):
             raise Invalid("say whom: staff_ids, branch_id or all_staff", "请指定 staff_ids、branch_id 或 all_staff",
                           field="staff_ids")
-        kind = ("regulation" if course["is_regulation"] else "remedial" if course["remedial_for"]
-                else "recurrent")
+        # Whoever already has this course open keeps that requirement rather than getting a second.
+        r = store.requirements.c
+        query = query.where(ks.c.staff_id.not_in(
+            select(r.staff_id).where(r.course_id == course_id, r.status == "open")))
+        kind = data.get("kind") or ("regulation" if course["is_regulation"] else
+                                    "remedial" if course["remedial_for"] else "recurrent")
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
         specs = [course_spec(s["staff_id"], s["branch_id"], kind, course, due,
                               f"assigned:{course_id}:{s['staff_id']}:{stamp}", data["reason"],

@@ -418,3 +418,34 @@ def test_concurrent_enrolments_never_overbook_the_last_seats(db, directory, clie
         t.join(60)
     assert sorted(r["status"] for r in results) == ["enrolled"] * 2 + ["waitlisted"] * 4
     assert sorted(r["waitlist_position"] for r in results if r["waitlist_position"]) == [1, 2, 3, 4]
+
+
+def test_assigning_a_course_to_staff_a_branch_or_everyone(db, directory, client):
+    branch, other = directory.branch(), directory.branch("EAST")
+    a, b = directory.staff(branch), directory.staff(branch)
+    c = directory.staff(other)
+    course = _course_id(client, "CC-201")
+    url = f"/courses/{course}/assignments"
+    r = client.post(url, json={"staff_ids": [a], "reason": "投诉较多 / many complaints", "due_in_days": 45}, headers=ADMIN)
+    assert r.status_code == 201 and r.json["assigned"] == 1
+    r = client.post(url, json={"branch_id": branch, "reason": "branch plan"}, headers=ADMIN)
+    assert r.json["assigned"] == 1  # a already has it open
+    r = client.post(url, json={"all_staff": True, "reason": "network plan", "kind": "remedial"}, headers=ADMIN)
+    assert r.json["assigned"] == 1 and [x["kind"] for x in _requirements(db, c)
+                                        if x["course_id"] == course] == ["remedial"]
+    assert client.post(url, json={"all_staff": True, "reason": "x", "kind": "annual_hours"},
+                       headers=ADMIN).status_code == 422
+    for person in (a, b, c):
+        assert len([x for x in _requirements(db, person) if x["course_id"] == course]) == 1
+    r = client.post(url, json={"staff_ids": ["ghost"], "reason": "x"}, headers=ADMIN)
+    assert r.status_code == 422 and "staff_ids.0" in r.json["errors"]
+    r = client.post(url, json={"reason": "whom?"}, headers=ADMIN)
+    assert r.status_code == 422 and "staff_ids" in r.json["errors"]
+    r = client.post(url, json={"all_staff": True, "reason": "x", "due_on": "2001-01-01"}, headers=ADMIN)
+    assert r.status_code == 422 and "due_on" in r.json["errors"]
+    assert client.post(url, json={"all_staff": True}, headers=ADMIN).status_code == 422
+    assert client.post(url, json={"all_staff": True, "reason": "x"},
+                       headers=auth("branch_manager", branch_id=branch)).status_code == 403
+    [event] = [e for e in _events(db, "lsq.requirement.assigned.v1")
+               if e.data["staff_id"] == a and e.data["course_id"] == course]
+    assert event.data["kind"] == "recurrent" and event.data["reason"].startswith("投诉较多")
