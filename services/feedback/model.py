@@ -312,7 +312,8 @@ def validate_answers(items: list[dict], answers: dict) -> list[dict]:
             row["choice"] = value
         elif kind == "multi_choice":
             options = [o["value"] for o in item["options"]]
-            if not isinstance(value, list) or any(v not in options for v in value) or len(set(value)) != len(value):
+            if (not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+                    or any(v not in options for v in value) or len(set(value)) != len(value)):
                 raise Invalid(f"item {code} takes a list of distinct options out of {', '.join(options)}",
                               f"题目 {code} 须为不重复的有效选项列表", field=field_name)
             for choice in value:

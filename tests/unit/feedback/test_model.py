@@ -185,6 +185,8 @@ def test_triad_not_applicable():
     ({"NPS": 11}, "NPS"),
     ({"UG": "alien"}, "UG"),
     ({"WHY": ["a", "a"]}, "WHY"),
+    ({"WHY": [{"a": 1}]}, "WHY"),                                       # not hashable: still a 422
+    ({"UG": ["student"]}, "UG"),
     ({"C": "x" * 2001}, "C"),
     ({"ZZ": 1}, "ZZ"),                                                  # unknown item
 ])
