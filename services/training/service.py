@@ -206,9 +206,9 @@ def publish_version(db: Database, actor: Principal, course_id: str, data: dict) 
                 directory_view.known_staff.c.staff_id.not_in(has_open))).mappings().all()
             kind = "regulation" if course["is_regulation"] else "recurrent"
             specs = [course_spec(s["staff_id"], s["branch_id"], kind, course, due,
-                                  f"version:{course_id}:{version}:{s['staff_id']}",
-                                  f"new version {version} of the course was published",
-                                  f"课程发布第 {version} 版") for s in staff]
+                                 f"version:{course_id}:{version}:{s['staff_id']}",
+                                 f"new version {version} of the course was published",
+                                 f"课程发布第 {version} 版") for s in staff]
             assigned = len(assign_many(conn, specs, caused_by=[]))
     return {**course, "assigned": assigned}
 
@@ -243,8 +243,8 @@ def assign_course(db: Database, actor: Principal, course_id: str, data: dict) ->
                                     "remedial" if course["remedial_for"] else "recurrent")
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
         specs = [course_spec(s["staff_id"], s["branch_id"], kind, course, due,
-                              f"assigned:{course_id}:{s['staff_id']}:{stamp}", data["reason"],
-                              data.get("reason_zh") or data["reason"]) for s in conn.execute(query).mappings()]
+                             f"assigned:{course_id}:{s['staff_id']}:{stamp}", data["reason"],
+                             data.get("reason_zh") or data["reason"]) for s in conn.execute(query).mappings()]
         rows = assign_many(conn, specs, caused_by=[])
     return {"assigned": len(rows), "requirement_ids": [r["id"] for r in rows]}
 
@@ -433,9 +433,9 @@ def record_completion(conn, *, staff_id: str, branch_id: str, source: str, kind:
             status="completed", completed_on=completed_on, completion_id=row["id"], closed_at=utcnow()))
         if course["mandatory"] and expires_on is not None:
             spec = course_spec(staff_id, branch_id, "recurrent", course, expires_on,
-                                f"recurrent:{staff_id}:{course['id']}:{expires_on.isoformat()}",
-                                f"renewal before the certificate of {completed_on.isoformat()} expires",
-                                f"{completed_on.isoformat()} 取得的证书到期前须复训")
+                               f"recurrent:{staff_id}:{course['id']}:{expires_on.isoformat()}",
+                               f"renewal before the certificate of {completed_on.isoformat()} expires",
+                               f"{completed_on.isoformat()} 取得的证书到期前须复训")
             assign_many(conn, [spec], caused_by=[])
     settle_hours(conn, [staff_id], completed_on.year, on=completed_on)
     return row
