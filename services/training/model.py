@@ -207,6 +207,18 @@ def notice_for(due_on: date, today: date, due_soon_days: int = 7) -> str | None:
     return None
 
 
+def notices_due(open_requirements, sent: set, today: date, due_soon_days: int = 7) -> list:
+    """The notices a sweep on ``today`` must send: ``(requirement, notice)`` for each open requirement
+    whose notice is due and was not sent before for its period. ``open_requirements`` have ``id``,
+    ``due_on`` and ``period``; ``sent`` holds ``(id, notice, period)`` of notices already sent."""
+    due = []
+    for requirement in open_requirements:
+        notice = notice_for(requirement.due_on, today, due_soon_days)
+        if notice is not None and (requirement.id, notice, requirement.period) not in sent:
+            due.append((requirement, notice))
+    return due
+
+
 def period_of(due_on: date) -> str:
     """The period a requirement counts in: the calendar year of its deadline."""
     return str(due_on.year)

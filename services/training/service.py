@@ -970,9 +970,11 @@ def sweep(db: Database, on: date | None = None) -> dict:
         met = set()
         for year in {int(x.period) for x in hours_rows}:
             met |= settle_hours(conn, {x.staff_id for x in hours_rows if x.period == str(year)}, year, on=on)
-        overdue = [x for x in overdue if x.id not in met and model.notice_for(x.due_on, on) == "overdue"]
-        due_soon = [x for x in due_soon if x.id not in met
-                    and model.notice_for(x.due_on, on, policy.due_soon_days) == "due_soon"]
+        # The SQL above already left out what was sent (the anti-join); the rule decides the rest.
+        decided = model.notices_due([x for x in overdue + due_soon if x.id not in met], set(), on,
+                                    policy.due_soon_days)
+        overdue = [x for x, notice in decided if notice == "overdue"]
+        due_soon = [x for x, notice in decided if notice == "due_soon"]
         now = utcnow()
         for notice, rows in (("overdue", overdue), ("due_soon", due_soon)):
             if rows:

@@ -1,5 +1,6 @@
 """Training rules without I/O: dates, hours, credit factors and caps, the waiting list, certificates."""
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
@@ -258,3 +259,44 @@ def test_compliance_share():
     assert model.compliance_share(0, 0) is None
     assert model.compliance_share(2, 3) == 0.667
     assert model.hours_met(40, 39.999) and not model.hours_met(40, 39.9)
+
+
+# -- the sweep's decisions over time ---------------------------------------------------------------
+@dataclass(frozen=True)
+class _Req:
+    id: int
+    due_on: date
+    period: str
+    done_on: date | None  # when it was met (None: never)
+
+
+@given(requirements=st.lists(st.tuples(st.integers(min_value=-20, max_value=80),
+                                       st.one_of(st.none(), st.integers(min_value=-30, max_value=90))),
+                             min_size=1, max_size=30),
+       sweep_days=st.sets(st.integers(min_value=0, max_value=100), min_size=1, max_size=60),
+       window=st.integers(min_value=1, max_value=14))
+def test_sweeps_on_any_days_send_each_notice_at_most_once_in_order(requirements, sweep_days, window):
+    start = date(2026, 1, 1)
+    reqs = [_Req(i, start + timedelta(days=due), str((start + timedelta(days=due)).year),
+                 None if done is None else start + timedelta(days=done)) for i, (due, done) in enumerate(requirements)]
+    sent: set = set()
+    log: list = []
+    for day in sorted(sweep_days):
+        today = start + timedelta(days=day)
+        still_open = [r for r in reqs if r.done_on is None or r.done_on > today]
+        for r, notice in model.notices_due(still_open, sent, today, window):
+            sent.add((r.id, notice, r.period))
+            log.append((day, r.id, notice))
+    for r in reqs:
+        mine = [(day, notice) for day, rid, notice in log if rid == r.id]
+        notices = [n for _, n in mine]
+        assert notices.count("due_soon") <= 1 and notices.count("overdue") <= 1
+        assert notices in ([], ["due_soon"], ["overdue"], ["due_soon", "overdue"])  # reminder first
+        for day, notice in mine:
+            today = start + timedelta(days=day)
+            assert r.done_on is None or r.done_on > today  # nothing about met requirements
+            assert notice == model.notice_for(r.due_on, today, window)
+        # overdue is reported exactly when a sweep ran after the deadline while it was still open
+        late_sweeps = [d for d in sweep_days if start + timedelta(days=d) > r.due_on
+                       and (r.done_on is None or r.done_on > start + timedelta(days=d))]
+        assert ("overdue" in notices) == bool(late_sweeps)
