@@ -2,12 +2,13 @@
 
     .venv/bin/python -m bench.evaluation_close [--staff 5000] [--events-per-staff 20] [--postgres URL]
 
-The feedback goes in through the service's own handlers (``ConsumerRunner.apply_batch``, batches
-of 500 as the worker applies them), so the facts table is what the worker builds. Self,
+A sample of the feedback (20,000 events by default) goes in through the service's own handlers
+(``ConsumerRunner.apply_batch``, batches of 500 as the worker applies them) and is timed; the rest
+is written in bulk as the same facts, to stay within the time budget. Self,
 supervisor and peer ratings are written straight into the tables (their API is not what is
 measured). Figures:
 
-- ingest: feedback events applied per second (handlers + inbox);
+- ingest: feedback events applied per second through the handlers (+ inbox);
 - open: fixing 5,000 participants and assigning peers;
 - close: computing, ranking and storing every result (the goal);
 - baseline: reading the same inputs close reads (participants, facts of the period, ratings,
@@ -91,7 +92,30 @@ def world(n_staff: int, per_staff: int):
     return branches, staff, feedback_events(staff, per_staff, datetime(2026, 7, 1, tzinfo=UTC), rng)
 
 
-def run(url: str, branches: list[str], staff: list[tuple[str, str]], events: list[Event], label: str) -> dict:
+def fact_rows(events: list[Event], now: datetime) -> list[dict]:
+    """The reader_facts rows the handlers would write for these events (bulk path of the bench)."""
+    rows: dict[tuple, dict] = {}
+    for e in events:
+        d = e.data
+        base = {"staff_id": d.get("staff_id"), "branch_id": d["branch_id"], "stars": None, "outcome": None,
+                "severity": None, "rejected": False, "reopened_at": None, "recorded_at": now}
+        if e.type == "lsq.rating.submitted.v1":
+            rows[("rating", d["rating_id"])] = {**base, "kind": "rating", "ref_id": d["rating_id"],
+                                                "occurred_at": d["submitted_at"], "stars": d["stars"]}
+        elif e.type == "lsq.praise.received.v1":
+            rows[("praise", d["praise_id"])] = {**base, "kind": "praise", "ref_id": d["praise_id"],
+                                                "occurred_at": d["received_at"]}
+        elif e.type == "lsq.praise.rejected.v1":
+            rows[("praise", d["praise_id"])]["rejected"] = True
+        else:
+            rows[("complaint", d["complaint_id"])] = {**base, "kind": "complaint", "ref_id": d["complaint_id"],
+                                                      "occurred_at": d["resolved_at"], "outcome": d["outcome"],
+                                                      "severity": d["severity"]}
+    return list(rows.values())
+
+
+def run(url: str, branches: list[str], staff: list[tuple[str, str]], events: list[Event], label: str,
+        ingest_sample: int) -> dict:
     rng = random.Random(7)
     n_staff = len(staff)
     db = Database(url, "evaluation")
@@ -105,11 +129,18 @@ def run(url: str, branches: list[str], staff: list[tuple[str, str]], events: lis
             for i, (s, b) in enumerate(staff)])
 
     period_start = date(2026, 7, 1)
+    # the first events go through the handlers (measured); the rest are written in bulk, as the
+    # same facts, to keep the benchmark within its time budget on a shared machine
+    sample = events[:ingest_sample]
     runner = ConsumerRunner(db, "127.0.0.1:1", "lsq.evaluation", HANDLERS)
     t0 = time.perf_counter()
-    for i in range(0, len(events), 500):
-        runner.apply_batch(events[i:i + 500])
+    for i in range(0, len(sample), 500):
+        runner.apply_batch(sample[i:i + 500])
     ingest = time.perf_counter() - t0
+    bulk = fact_rows(events[ingest_sample:], now)
+    with db.transaction() as conn:
+        for i in range(0, len(bulk), 5000):
+            conn.execute(store.reader_facts.insert(), bulk[i:i + 5000])
 
     cycle = service.create_cycle(db, ADMIN, {
         "period": "2026-Q3", "scope": "network", "period_start": period_start, "period_end": date(2026, 9, 30),
@@ -158,10 +189,11 @@ def run(url: str, branches: list[str], staff: list[tuple[str, str]], events: lis
     publishing = time.perf_counter() - t0
     db.dispose()
     figures = {"engine": label, "staff": n_staff, "events": len(events), "ingest_s": ingest,
-               "ingest_per_s": len(events) / ingest, "open_s": opening, "baseline_read_s": baseline,
+               "ingest_per_s": len(sample) / ingest, "open_s": opening, "baseline_read_s": baseline,
                "rows_read": read, "close_s": closing, "ratio": closing / baseline, "publish_s": publishing,
                "scored": closed["scored"], "digest": closed["scores_digest"][:16]}
-    print(f"[{label}] ingest {len(events):,} feedback events: {ingest:.1f} s ({figures['ingest_per_s']:,.0f}/s); "
+    print(f"[{label}] ingest through the handlers {len(sample):,} of the {len(events):,} feedback events: "
+          f"{ingest:.1f} s ({figures['ingest_per_s']:,.0f}/s); "
           f"open {n_staff:,} staff: {opening:.2f} s")
     print(f"[{label}] baseline (read {read:,} input rows): {baseline:.2f} s; "
           f"CLOSE {n_staff:,} staff: {closing:.2f} s  (goal < 10 s)  ratio close/baseline = {figures['ratio']:.1f}x; "
@@ -173,12 +205,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--staff", type=int, default=5000)
     parser.add_argument("--events-per-staff", type=int, default=20)
+    parser.add_argument("--ingest-sample", type=int, default=20000,
+                        help="feedback events applied through the handlers (the rest in bulk)")
     parser.add_argument("--postgres", default=None, help="admin URL of a PostgreSQL server (default: DATABASE_URL)")
     args = parser.parse_args()
     results = []
     branches, staff, events = world(args.staff, args.events_per_staff)
     with tempfile.TemporaryDirectory() as tmp:
-        results.append(run(f"sqlite:///{Path(tmp) / 'bench.db'}", branches, staff, events, "sqlite"))
+        results.append(run(f"sqlite:///{Path(tmp) / 'bench.db'}", branches, staff, events, "sqlite",
+                           args.ingest_sample))
     admin = args.postgres or (os.environ.get("DATABASE_URL") if os.environ.get("DATABASE_URL", "").startswith(
         "postgresql") else None)
     if admin:
@@ -186,7 +221,7 @@ def main() -> None:
         name = f"lsq_bench_eval_{uuid.uuid4().hex[:8]}"
         url = create_database_at(admin, name)
         try:
-            results.append(run(url, branches, staff, events, "postgresql"))
+            results.append(run(url, branches, staff, events, "postgresql", args.ingest_sample))
         finally:
             engine = create_engine(admin, isolation_level="AUTOCOMMIT")
             with engine.connect() as conn:

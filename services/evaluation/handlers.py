@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from services.evaluation import service
+from shared.consumer import PoisonEvent
 from shared.directory_view import DIRECTORY_HANDLERS
 from shared.events.envelope import Event
 from shared.timeutil import utcnow
 
 
 def on_rating_submitted(conn, event: Event) -> None:
+    if not 1 <= event.data["stars"] <= 5:
+        raise PoisonEvent(f"stars must be 1-5, not {event.data['stars']}")
     service.record_rating(conn, event.data, utcnow())
 
 

@@ -280,6 +280,9 @@ def parse_period(label: str) -> tuple[date, date]:
                       "and period_end)", f"周期 {label!r} 格式应为 YYYY、YYYY-Qn、YYYY-Hn 或 YYYY-MM",
                       field="period")
     year = int(m["year"])
+    if not (2000 <= year <= 2100):
+        raise Invalid("the period's year must be between 2000 and 2100", "周期年份须在 2000 与 2100 之间",
+                      field="period")
     if m["q"]:
         first = (int(m["q"][1]) - 1) * 3 + 1
         last = first + 2
@@ -292,15 +295,24 @@ def parse_period(label: str) -> tuple[date, date]:
     return date(year, first, 1), date(year, last, calendar.monthrange(year, last)[1])
 
 
-def check_cycle_dates(period_start: date, period_end: date, deadline: datetime) -> None:
-    """The period runs forward and the rating deadline is after the period starts."""
+def check_period(period_start: date, period_end: date) -> None:
+    """The period lies between 2000 and 2100, runs forward and lasts at most a year."""
+    for name, day in (("period_start", period_start), ("period_end", period_end)):
+        if not (date(2000, 1, 1) <= day <= date(2100, 12, 31)):
+            raise Invalid(f"{name} must be between 2000 and 2100", f"{name} 须在 2000 与 2100 年之间", field=name)
     if period_end < period_start:
         raise Invalid("period_end is before period_start", "周期结束日期早于开始日期", field="period_end")
     if (period_end - period_start).days > 366:
         raise Invalid("a period lasts at most one year", "评价周期最长一年", field="period_end")
+
+
+def check_deadline(period_start: date, deadline: datetime) -> None:
+    """The rating deadline is after the period starts (and within a year of its end, see period)."""
     if deadline.date() < period_start:
         raise Invalid("submission_deadline is before the period starts", "提交截止时间早于周期开始",
                       field="submission_deadline")
+    if deadline.year > 2101:
+        raise Invalid("submission_deadline is too far ahead", "提交截止时间过远", field="submission_deadline")
 
 
 def period_bounds(period_start: date, period_end: date, tz: str) -> tuple[datetime, datetime]:

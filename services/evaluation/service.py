@@ -126,8 +126,9 @@ def create_cycle(db: Database, actor: Principal, data: dict) -> dict:
             start, end = data["period_start"], data["period_end"]
         else:
             start, end = model.parse_period(data["period"])
+        model.check_period(start, end)
         deadline = data.get("submission_deadline") or model.default_deadline(end, settings["timezone"])
-        model.check_cycle_dates(start, end, deadline)
+        model.check_deadline(start, deadline)
         branch_ids = sorted(set(data.get("branch_ids") or []))
         if data["scope"] == "branches":
             if not branch_ids:
@@ -286,6 +287,8 @@ def submit_evaluation(db: Database, actor: Principal, cycle_id: str, data: dict)
 
 def _submit(db: Database, actor: Principal, cycle_id: str, data: dict) -> tuple[dict, bool]:
     rater_id = actor.staff_id or (actor.subject if actor.role == "network_admin" else None)
+    if rater_id is not None and len(rater_id) > 64:
+        raise Forbidden("the token's staff id is longer than 64 characters", "令牌中的员工编号超过 64 个字符")
     with db.transaction() as conn:
         # a share lock: closing (FOR UPDATE) waits for ratings in flight and they see it closed after
         cycle = _cycle_row(conn, cycle_id, for_share=True)
@@ -767,7 +770,9 @@ def _rerank_branch(conn, cycle_id: str, branch_id: str) -> None:
 
 
 def _who(actor: Principal) -> str | None:
-    return actor.staff_id or actor.subject
+    """Who did it, for the audit columns (64 characters at most)."""
+    who = actor.staff_id or actor.subject
+    return who[:64] if who else None
 
 
 # -- feedback facts (the reader component's inputs) ------------------------------------------

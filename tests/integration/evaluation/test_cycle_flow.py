@@ -263,3 +263,24 @@ def test_settings_rubrics_and_manual_peers(client, network):
     participants = client.get(f"/cycles/{cid}/participants", headers=manager).json
     assert participants["total"] == 6
     assert next(p for p in participants["items"] if p["staff_id"] == staff[0])["ratings_received"]["peer"] == 1
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"period": "0000"}, "period"),
+    ({"period": "x", "period_start": "9999-12-01", "period_end": "9999-12-31"}, "period_start"),
+    ({"period": "x", "period_start": "2026-01-01", "period_end": "2027-06-01"}, "period_end"),
+    ({"period": "x", "period_start": "2026-01-01"}, "period_end"),
+    ({"period": "bad\u0000label"}, "json"),
+    ({"period": "2026", "submission_deadline": "2025-01-01T00:00:00Z"}, "submission_deadline"),
+])
+def test_bad_periods_are_422_never_500(client, body, field):
+    r = client.post("/cycles", headers=ADMIN, json=body)
+    assert r.status_code == 422, r.json
+    assert field in r.json.get("errors", {}), r.json
+
+
+def test_nul_in_path_and_comments_is_422(client):
+    assert client.get("/cycles/a%00b", headers=ADMIN).status_code == 422
+    r = client.post("/cycles/x/evaluations", headers=auth("staff", staff_id="s", branch_id="b"),
+                    json={"staff_id": "s", "rater_type": "self", "scores": {}, "comment": "\u0000"})
+    assert r.status_code == 422 and r.json["code"] == "nul_character"

@@ -13,6 +13,7 @@ from services.evaluation import store
 from services.evaluation.handlers import HANDLERS
 from shared.bus import ensure_topics, make_producer
 from shared.consumer import ConsumerRunner
+from shared.directory_view import known_staff
 from shared.events import get as get_event_type
 from shared.events.envelope import Event
 from shared.relay import OutboxRelay
@@ -69,10 +70,13 @@ def test_feedback_over_kafka_feeds_the_score_and_publishing_emits_one_event_each
             with db.read() as conn:
                 facts = conn.execute(select(func.count()).select_from(store.reader_facts)
                                      .where(store.reader_facts.c.staff_id == target)).scalar_one()
-            if facts == len(feedback):
+                # staff events travel on another topic and partitions: wait for them too
+                known = conn.execute(select(func.count()).select_from(known_staff)
+                                     .where(known_staff.c.branch_id == branch)).scalar_one()
+            if facts == len(feedback) and known == len(staff):
                 break
             time.sleep(0.3)
-        assert facts == len(feedback)
+        assert (facts, known) == (len(feedback), len(staff))
     finally:
         runner.stop.set()
         thread.join(30)
