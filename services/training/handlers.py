@@ -38,7 +38,8 @@ def assign_onboarding(conn, event: Event) -> int:
     year = service.today().year
     staff_row = directory_view.staff(conn, d["staff_id"])
     if staff_row is not None and staff_row["status"] != "left":
-        service.ensure_annual_requirements(conn, year, [staff_row], policy=policy, caused_by=[event.cause()])
+        service.ensure_annual_requirements(conn, year, [staff_row], policy=policy, caused_by=[event.cause()],
+                                           registered_on=registered_on)
     return len(rows)
 
 

@@ -289,9 +289,13 @@ def assign_many(conn, specs: list[dict], caused_by: list[dict]) -> list[dict]:
 
 
 def ensure_annual_requirements(conn, year: int, staff_rows: list | None = None, *,
-                               policy: Policy | None = None, caused_by: list | None = None) -> int:
+                               policy: Policy | None = None, caused_by: list | None = None,
+                               registered_on: date | None = None) -> int:
     """Create the annual continuing-education requirements of ``year`` (total hours, and each area
-    minimum of the role) for active staff lacking them; returns how many were created."""
+    minimum of the role) for active staff lacking them; returns how many were created.
+
+    Hours are pro-rated from the hire date, or from ``registered_on`` when the system learnt of
+    the person later (an existing roster entered in November owes November and December only)."""
     policy = policy or get_policy(conn)
     ks = directory_view.known_staff
     if staff_rows is None:
@@ -302,7 +306,10 @@ def ensure_annual_requirements(conn, year: int, staff_rows: list | None = None, 
     due = date(year, 12, 31)
     specs = []
     for s in staff_rows:
-        annual = model.prorated_annual_hours(policy.annual_hours_for(s["role"]), s["hire_date"], year)
+        since = s["hire_date"]
+        if registered_on is not None and (since is None or registered_on > since):
+            since = registered_on
+        annual = model.prorated_annual_hours(policy.annual_hours_for(s["role"]), since, year)
         if annual <= 0:
             continue
         specs.append(dict(dedup_key=f"annual:{s['staff_id']}:{year}", staff_id=s["staff_id"],
@@ -313,7 +320,7 @@ def ensure_annual_requirements(conn, year: int, staff_rows: list | None = None, 
                           reason="annual continuing-education requirement", reason_zh="年度继续教育要求",
                           due_on=due, period=str(year)))
         for area, minimum in sorted(policy.area_minima_for(s["role"]).items()):
-            hours = model.prorated_annual_hours(float(minimum), s["hire_date"], year)
+            hours = model.prorated_annual_hours(float(minimum), since, year)
             specs.append(dict(dedup_key=f"area:{s['staff_id']}:{year}:{area}", staff_id=s["staff_id"],
                               branch_id=s["branch_id"], kind="area_hours", course_id=None, course_version=None,
                               area=area, required_hours=hours,

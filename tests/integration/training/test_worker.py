@@ -2,7 +2,7 @@
 (once per requirement and period, across runs and concurrent workers)."""
 import threading
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select, update
@@ -205,3 +205,20 @@ def test_status_left_through_staff_updated_releases_like_staff_left(db, director
         statuses = {r.status for r in conn.execute(select(store.requirements.c.status).where(
             store.requirements.c.staff_id == person))}
     assert statuses == {"cancelled"}
+
+
+def test_annual_hours_count_from_hiring_or_from_registration(db, directory, feed):
+    from services.training import model
+    year = service.today().year
+    branch = directory.branch()
+    veteran = str(uuid.uuid4())
+    # a roster entered on 1 October: hired years ago, but owes only the last quarter this year
+    feed(make_event("lsq.staff.joined.v1", {"staff_id": veteran, "employee_number": "E-old", "name": "老馆员",
+                                            "role": "staff", "branch_id": branch, "hire_date": "2012-09-01"},
+                    when=datetime(year, 10, 1, 2, tzinfo=timezone.utc)))
+    newcomer = directory.staff(branch, hire_date=date(year, 7, 1))
+    with db.read() as conn:
+        owed = dict(conn.execute(select(store.requirements.c.staff_id, store.requirements.c.required_hours).where(
+            store.requirements.c.kind == "annual_hours")).all())
+    assert owed[veteran] == model.prorated_annual_hours(40, date(year, 10, 1), year) == 10
+    assert owed[newcomer] == model.prorated_annual_hours(40, max(date(year, 7, 1), service.today()), year)
