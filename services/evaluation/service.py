@@ -37,10 +37,23 @@ def get_settings(db: Database) -> dict:
                 "updated_at": row["updated_at"] if row else None}
 
 
+def _once_more_on_conflict(use_case):
+    """Run a use case; if a concurrent one won a unique key (first settings row, next rubric
+    version, first rating of a rater), run it again: it then sees the winner's row."""
+    try:
+        return use_case()
+    except IntegrityError:
+        return use_case()
+
+
 def update_settings(db: Database, actor: Principal, changes: dict) -> dict:
     """Change some settings (network_admin); they apply to cycles created afterwards."""
+    return _once_more_on_conflict(lambda: _update_settings(db, actor, changes))
+
+
+def _update_settings(db: Database, actor: Principal, changes: dict) -> dict:
     with db.transaction() as conn:
-        row = store.current_settings(conn)
+        row = store.current_settings(conn, for_update=True)
         merged = model.merge_settings(load_settings(conn), changes)
         now = utcnow()
         if row is None:
@@ -63,11 +76,14 @@ def _rubric_out(row) -> dict:
 def create_rubric(db: Database, actor: Principal, dimensions: list[dict]) -> dict:
     """A new rubric version; cycles created afterwards use it unless they name another."""
     checked = model.check_dimensions(dimensions)
-    with db.transaction() as conn:
-        row = {"id": str(uuid.uuid4()), "version": store.next_rubric_version(conn), "dimensions": store.dumps(checked),
-               "created_at": utcnow(), "created_by": _who(actor)}
-        conn.execute(store.rubrics.insert().values(**row))
-    return _rubric_out(row)
+
+    def create():
+        with db.transaction() as conn:
+            row = {"id": str(uuid.uuid4()), "version": store.next_rubric_version(conn),
+                   "dimensions": store.dumps(checked), "created_at": utcnow(), "created_by": _who(actor)}
+            conn.execute(store.rubrics.insert().values(**row))
+        return row
+    return _rubric_out(_once_more_on_conflict(create))
 
 
 def list_rubrics(db: Database) -> list[dict]:
@@ -278,11 +294,7 @@ def _participant(conn, cycle_id: str, staff_id: str, field: str | None = None):
 # -- ratings -----------------------------------------------------------------------------------
 def submit_evaluation(db: Database, actor: Principal, cycle_id: str, data: dict) -> tuple[dict, bool]:
     """Give or change a self, peer or supervisor rating until the deadline. Returns (it, created)."""
-    try:
-        return _submit(db, actor, cycle_id, data)
-    except IntegrityError:
-        # the same rater's first rating arrived twice at once: the unique key let one in; update it
-        return _submit(db, actor, cycle_id, data)
+    return _once_more_on_conflict(lambda: _submit(db, actor, cycle_id, data))
 
 
 def _submit(db: Database, actor: Principal, cycle_id: str, data: dict) -> tuple[dict, bool]:

@@ -176,8 +176,11 @@ def next_rubric_version(conn: Connection) -> int:
     return (conn.execute(select(func.max(rubrics.c.version))).scalar() or 0) + 1
 
 
-def current_settings(conn: Connection):
-    return conn.execute(select(settings).where(settings.c.id == 1)).mappings().first()
+def current_settings(conn: Connection, for_update: bool = False):
+    query = select(settings).where(settings.c.id == 1)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).mappings().first()
 
 
 def participant(conn: Connection, cycle_id: str, staff_id: str):

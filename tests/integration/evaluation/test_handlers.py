@@ -128,3 +128,36 @@ def test_late_feedback_changes_a_recomputation_but_not_the_closed_cycle(app, net
     after = client.get(f"/cycles/{cycle_id}/scores", headers=ADMIN).json["items"]
     assert after == before  # ...but the scores of the closed cycle did not
     assert client.get(f"/cycles/{cycle_id}", headers=ADMIN).json["scores_digest"] == digest
+
+
+def test_concurrent_first_ratings_and_settings_do_not_fail(database_url):
+    """Two requests racing for the same unique key: both succeed, one row results."""
+    import threading
+    app = make_app("evaluation", database_url)
+    network = Network(app)
+    branch = network.branch("RACE")
+    staff = network.staff(branch, 4)
+    client = app.test_client()
+    cycle = client.post("/cycles", headers=ADMIN, json=cycle_body(scope="branches", branch_ids=[branch])).json
+    client.post(f"/cycles/{cycle['id']}/open", headers=ADMIN)
+    statuses = []
+    headers = auth("staff", staff_id=staff[0], branch_id=branch)
+
+    def rate():
+        with app.test_client() as c:
+            statuses.append(c.post(f"/cycles/{cycle['id']}/evaluations", headers=headers, json={
+                "staff_id": staff[0], "rater_type": "self",
+                "scores": {"service_attitude": 4, "professional_competence": 4, "efficiency": 4,
+                           "compliance": 4}}).status_code)
+            statuses.append(c.put("/settings", headers=ADMIN, json={"appeal_days": 10}).status_code)
+
+    threads = [threading.Thread(target=rate) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(statuses).count(500) == 0 and all(s in (200, 201) for s in statuses), statuses
+    mine = client.get(f"/cycles/{cycle['id']}/evaluations", headers=headers).json
+    assert len(mine) == 1
+    assert client.get("/settings", headers=ADMIN).json["version"] == 4
+    app.extensions["lsq"].db.dispose()
