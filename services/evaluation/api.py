@@ -163,6 +163,17 @@ def my_submissions(cycle_id):
     return service.my_submissions(db(), auth.current(), cycle_id)
 
 
+@blp.get("/cycles/<cycle_id>/ratings")
+@access("auditor")
+@blp.arguments(schemas.RatingQuery, location="query")
+@blp.response(200, schemas.RatingPage)
+def cycle_ratings(args, cycle_id):
+    """Every rating of the cycle for audit; peer raters stay anonymous / 评价明细（审计）"""
+    items, total = service.cycle_ratings(db(), auth.current(), cycle_id, args.get("staff_id"), args["page"],
+                                         args["page_size"])
+    return page(items, total, args)
+
+
 @blp.get("/cycles/<cycle_id>/scores")
 @access(*MANAGERS)
 @blp.arguments(schemas.BranchQuery, location="query")

@@ -152,6 +152,14 @@ class Submission(Schema):
     updated_at = fields.AwareDateTime()
 
 
+class AuditedSubmission(Submission):
+    rater_id = fields.String(allow_none=True, metadata={"description": "null for peer ratings (anonymous)"})
+
+
+class RatingQuery(PageArgs):
+    staff_id = fields.String(**_id)
+
+
 class Task(Schema):
     staff_id = fields.String()
     name = fields.String(allow_none=True)
@@ -249,3 +257,4 @@ CyclePage = page_schema(Cycle, "CyclePage")
 ParticipantPage = page_schema(Participant, "ParticipantPage")
 ResultPage = page_schema(Result, "ResultPage")
 AppealPage = page_schema(Appeal, "AppealPage")
+RatingPage = page_schema(AuditedSubmission, "RatingPage")

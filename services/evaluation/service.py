@@ -355,6 +355,21 @@ def my_submissions(db: Database, actor: Principal, cycle_id: str) -> list[dict]:
         return [_submission_out(r) for r in rows]
 
 
+def cycle_ratings(db: Database, actor: Principal, cycle_id: str, staff_id: str | None, page: int,
+                  page_size: int):
+    """Every rating of a cycle, for audit: supervisors and self named, peers never (``rater_id`` null)."""
+    with db.read() as conn:
+        _cycle_row(conn, cycle_id)
+        s = store.submissions
+        conditions = [s.c.cycle_id == cycle_id] + ([s.c.staff_id == staff_id] if staff_id else [])
+        total = conn.execute(select(func.count()).select_from(s).where(*conditions)).scalar_one()
+        # ordered by what is visible only, so the order cannot hint at a peer's identity
+        rows = conn.execute(select(s).where(*conditions).order_by(s.c.staff_id, s.c.rater_type, s.c.id)
+                            .limit(page_size).offset((page - 1) * page_size)).mappings()
+        return [{**_submission_out(r), "rater_id": None if r["rater_type"] == "peer" else r["rater_id"]}
+                for r in rows], total
+
+
 def my_assignments(db: Database, actor: Principal, cycle_id: str) -> dict:
     """What the caller has to rate in a cycle: themselves, their peers, and (supervisors) their branch."""
     with db.read() as conn:

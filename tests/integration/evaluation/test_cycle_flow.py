@@ -98,6 +98,13 @@ def test_full_cycle(app, client, network):
         branch = b1 if s in staff1 or s == boss1 else b2
         assert rate(client, cid, s, branch, s, "self", ALL4, role="supervisor" if s == boss1 else "staff").status_code == 201
 
+    # auditors read every rating, peers anonymous
+    audit = client.get(f"/cycles/{cid}/ratings?staff_id={target}", headers=auth("auditor")).json
+    assert audit["total"] == 5
+    assert sorted((i["rater_type"], i["rater_id"]) for i in audit["items"]) == [
+        ("peer", None), ("peer", None), ("peer", None), ("self", target), ("supervisor", boss1)]
+    assert client.get(f"/cycles/{cid}/ratings", headers=staff_auth(boss1, b1, "branch_manager")).status_code == 403
+
     # a rating after the deadline is refused
     with app.extensions["lsq"].db.transaction() as conn:
         conn.execute(update(store.cycles).where(store.cycles.c.id == cid)
