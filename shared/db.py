@@ -6,7 +6,10 @@ both. Services use SQLAlchemy Core tables and plain queries (``store.py``), no O
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import socket
+import threading
 from pathlib import Path
 
 from sqlalchemy import DateTime, create_engine, event, text
@@ -62,6 +65,38 @@ def create_db_engine(url: str, pool_size: int = 5) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
 
 
+class SqliteWriterQueue:
+    """Lets SQLite writers (threads and processes) take turns on a lock file.
+
+    SQLite admits one writer at a time; a writer that finds the database locked sleeps in steps of
+    up to 100 ms before trying again, so concurrent writers lose most of their time asleep. Queuing
+    on a file lock instead wakes the next writer as soon as the previous one commits. Re-entrant
+    within a thread; the lock file is opened anew after a fork. PostgreSQL needs none of this.
+    """
+
+    def __init__(self, database_path: str):
+        self.path = database_path + ".writers.lock"
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._handle = None
+        self._pid = None
+
+    @contextlib.contextmanager
+    def turn(self):
+        with self._thread_lock:
+            if self._depth == 0:
+                if self._pid != os.getpid():
+                    self._handle, self._pid = open(self.path, "a"), os.getpid()
+                fcntl.flock(self._handle, fcntl.LOCK_EX)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    fcntl.flock(self._handle, fcntl.LOCK_UN)
+
+
 class Database:
     """A service's database: its engine, transactions, and the relay doorbell."""
 
@@ -71,6 +106,9 @@ class Database:
         self.engine = create_db_engine(url)
         self.doorbell_port = doorbell_port
         self._doorbell = None
+        database = self.engine.url.database
+        self._writers = (SqliteWriterQueue(database) if self.is_sqlite and database and database != ":memory:"
+                         else None)
 
     @property
     def is_sqlite(self) -> bool:
@@ -79,9 +117,10 @@ class Database:
     @contextlib.contextmanager
     def transaction(self):
         """One unit of work. After a commit that wrote outbox rows, the relay is woken at once."""
-        with self.engine.begin() as conn:
-            yield conn
-            wrote_events = conn.info.pop("outbox_added", 0)
+        with self._writers.turn() if self._writers else contextlib.nullcontext():
+            with self.engine.begin() as conn:
+                yield conn
+                wrote_events = conn.info.pop("outbox_added", 0)
         if wrote_events:
             self.ring_doorbell()
 
@@ -143,10 +182,3 @@ def upgrade(engine: Engine, service: str, revision: str = "head") -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"migrate:{service}"})
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
-
-
-def with_conn(conn: Connection | None, db: Database):
-    """Use ``conn`` if given, else open a transaction on ``db`` (for functions callable both ways)."""
-    if conn is not None:
-        return contextlib.nullcontext(conn)
-    return db.transaction()
