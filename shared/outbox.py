@@ -44,19 +44,31 @@ def add(conn: Connection, event_type: str, data: dict, *, caused_by: list[dict] 
 
     ``data`` is validated against the registry first: an invalid event is a bug, never published.
     """
+    return add_many(conn, event_type, [(data, caused_by)], occurred_at=occurred_at)[0]
+
+
+def add_many(conn: Connection, event_type: str, items: list[tuple[dict, list[dict] | None]], *,
+             occurred_at: datetime | None = None) -> list[str]:
+    """Write many events of one type in one INSERT (sweeps that emit thousands); returns their ids.
+
+    Each item is ``(data, caused_by)``; every one is validated as ``add`` does.
+    """
+    if not items:
+        return []
     kind = get_event_type(event_type)
-    # Every event carries caused_by (empty for one a person caused directly) so that subscribers
-    # can trace any decision without special cases.
-    data = {**data, "caused_by": caused_by if caused_by is not None else data.get("caused_by", [])}
-    plain = kind.validate(data)
-    event_id = str(uuid.uuid4())
-    conn.execute(outbox.insert().values(
-        event_id=event_id, type=kind.name, topic=kind.topic, key=kind.key_of(plain),
-        source=kind.source, subject=kind.subject_of(plain), occurred_at=occurred_at or utcnow(),
-        data=json.dumps(plain, ensure_ascii=False, separators=(",", ":")),
-    ))
-    conn.info["outbox_added"] = conn.info.get("outbox_added", 0) + 1
-    return event_id
+    when = occurred_at or utcnow()
+    rows = []
+    for data, caused_by in items:
+        # Every event carries caused_by (empty for one a person caused directly) so that
+        # subscribers can trace any decision without special cases.
+        plain = kind.validate({**data, "caused_by": caused_by if caused_by is not None
+                               else data.get("caused_by", [])})
+        rows.append(dict(event_id=str(uuid.uuid4()), type=kind.name, topic=kind.topic, key=kind.key_of(plain),
+                         source=kind.source, subject=kind.subject_of(plain), occurred_at=when,
+                         data=json.dumps(plain, ensure_ascii=False, separators=(",", ":"))))
+    conn.execute(outbox.insert(), rows)
+    conn.info["outbox_added"] = conn.info.get("outbox_added", 0) + len(rows)
+    return [row["event_id"] for row in rows]
 
 
 def pending(conn: Connection, limit: int = 500) -> list[tuple[int, Event]]:

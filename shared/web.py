@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_smorest import Api
@@ -20,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from shared import auth, bus, logs, metrics, outbox
 from shared.config import Settings
 from shared.db import Database
-from shared.errors import DomainError
+from shared.errors import DomainError, Invalid
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ def _install_hooks(app: Flask, service: str) -> None:
         g.started = time.perf_counter()
         logs.request_id.set(request.headers.get("X-Request-ID") or uuid.uuid4().hex)
         g.principal = auth.ANONYMOUS
+        _refuse_nul_characters()
         g.principal = auth.load_principal()
 
     @app.after_request
@@ -149,6 +151,17 @@ def _install_hooks(app: Flask, service: str) -> None:
         log.exception("unhandled error")
         return error_response(500, "internal_error",
                               "Internal error; the request id identifies it in the logs")
+
+
+def _refuse_nul_characters() -> None:
+    """422 for a NUL character anywhere in the request: PostgreSQL cannot store or even compare
+    text holding one, which would otherwise surface as a 500."""
+    for where, raw in (("path", request.path.encode("utf-8", "surrogateescape")),
+                       ("query", unquote_to_bytes(request.query_string)),
+                       ("json", request.get_data(cache=True))):
+        if b"\x00" in raw or (where == "json" and b"\\u0000" in raw):
+            raise Invalid("the request contains a NUL character", "请求中包含非法的空字符 (NUL)",
+                              field=where, code="nul_character") from None
 
 
 def _health_blueprint(service: str) -> Blueprint:

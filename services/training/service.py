@@ -281,7 +281,7 @@ def assign_many(conn, specs: list[dict], caused_by: list[dict]) -> list[dict]:
     if not rows:
         return []
     conn.execute(store.requirements.insert(), rows)
-    store.add_events(conn, "lsq.requirement.assigned.v1", [(
+    outbox.add_many(conn, "lsq.requirement.assigned.v1", [(
         {"requirement_id": row["id"], "staff_id": row["staff_id"], "branch_id": row["branch_id"],
          "kind": row["kind"], "course_id": row["course_id"], "title": row["title"], "due_on": row["due_on"],
          "reason": row["reason"], "assigned_at": now}, caused_by) for row in rows])
@@ -992,7 +992,7 @@ def sweep(db: Database, on: date | None = None) -> dict:
             return {"requirement_id": x.id, "staff_id": x.staff_id, "branch_id": x.branch_id, "kind": x.kind,
                     "course_id": x.course_id, "title": x.title, "due_on": x.due_on, "period": x.period, **extra}
 
-        store.add_events(conn, "lsq.requirement.overdue.v1",
+        outbox.add_many(conn, "lsq.requirement.overdue.v1",
                          [(data(x, overdue_since=x.due_on + timedelta(days=1)), []) for x in overdue])
-        store.add_events(conn, "lsq.requirement.due_soon.v1", [(data(x), []) for x in due_soon])
+        outbox.add_many(conn, "lsq.requirement.due_soon.v1", [(data(x), []) for x in due_soon])
     return {"skipped": False, "created": created, "due_soon": len(due_soon), "overdue": len(overdue)}

@@ -9,10 +9,6 @@ from sqlalchemy import (Boolean, Column, Date, Float, ForeignKey, Index, Integer
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime
-from shared.events import get as get_event_type
-from shared.events.registry import InvalidEventData
-from shared.outbox import outbox
-from shared.timeutil import utcnow
 
 metadata = MetaData()
 
@@ -195,33 +191,3 @@ def list_rows(conn: Connection, query, page: int, page_size: int, order):
 def load_policy(conn: Connection) -> dict | None:
     row = conn.execute(select(policy.c.data).where(policy.c.id == 1)).first()
     return json.loads(row.data) if row else None
-
-
-def add_events(conn: Connection, event_type: str, items: list[tuple[dict, list]]) -> int:
-    """Write many events of one type to the outbox in one statement (the sweep's thousands).
-
-    Same rows as ``shared.outbox.add`` (validated against the registry, one id each), but one
-    schema instance and one INSERT for the lot: per-event inserts made the sweep ten times slower.
-    """
-    if not items:
-        return 0
-    kind = get_event_type(event_type)
-    schema = kind.schema()
-    now = utcnow()
-    rows = []
-    for data, caused_by in items:
-        plain = json.loads(json.dumps({**data, "caused_by": caused_by or []}, default=_json_default))
-        errors = schema.validate(plain)
-        if errors:
-            raise InvalidEventData(kind.name, errors)
-        rows.append(dict(event_id=str(uuid.uuid4()), type=kind.name, topic=kind.topic, key=kind.key_of(plain),
-                         source=kind.source, subject=kind.subject_of(plain), occurred_at=now,
-                         data=json.dumps(plain, ensure_ascii=False, separators=(",", ":"))))
-    conn.execute(outbox.insert(), rows)
-    conn.info["outbox_added"] = conn.info.get("outbox_added", 0) + len(rows)
-    return len(rows)
-
-
-def _json_default(value):
-    from shared.events.registry import _json_default as default
-    return default(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from marshmallow import EXCLUDE, Schema, fields
 
@@ -76,10 +77,14 @@ class EventType:
     def source(self) -> str:
         return f"/lsq/{self.service}"
 
+    @cached_property
+    def _validator(self) -> Schema:
+        return self.schema()  # schemas hold no per-call state: one instance serves every check
+
     def validate(self, data: dict) -> dict:
         """Check data a producer is about to publish; returns it as JSON-ready values."""
         plain = json.loads(json.dumps(data, default=_json_default))
-        errors = self.schema().validate(plain)
+        errors = self._validator.validate(plain)
         if errors:
             raise InvalidEventData(self.name, errors)
         return plain

@@ -159,3 +159,9 @@ def test_health_and_docs(client):
     assert "bearerAuth" in spec["components"]["securitySchemes"]
     metrics = client.get("/metrics")
     assert b"lsq_outbox_backlog" in metrics.data and b"lsq_http_request_duration_seconds" in metrics.data
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(client):
+    r = client.post("/branches", json={"code": "NUL", "name_zh": "空\u0000字符", "name_en": "x"}, headers=ADMIN)
+    assert r.status_code == 422 and r.json["code"] == "nul_character"
+    assert client.get("/staff?role=st%00aff", headers=ADMIN).status_code == 422
