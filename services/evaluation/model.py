@@ -119,6 +119,7 @@ def check_dimensions(dimensions: list[dict]) -> list[dict]:
 
 
 def rubric_from(version: int, dimensions: list[dict]) -> Rubric:
+    """A Rubric from its stored dimensions (weights as decimal text)."""
     return Rubric(version, tuple(Dimension(d["code"], d["label_en"], d["label_zh"], dec(d["weight"]))
                                  for d in dimensions))
 

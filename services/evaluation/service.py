@@ -30,6 +30,7 @@ def load_settings(conn) -> dict:
 
 
 def get_settings(db: Database) -> dict:
+    """The settings in force with their version (0 = the defaults, never changed)."""
     with db.read() as conn:
         row = store.current_settings(conn)
         data = load_settings(conn)
@@ -87,12 +88,14 @@ def create_rubric(db: Database, actor: Principal, dimensions: list[dict]) -> dic
 
 
 def list_rubrics(db: Database) -> list[dict]:
+    """Every rubric version, newest first."""
     with db.read() as conn:
         return [_rubric_out(r) for r in conn.execute(select(store.rubrics).order_by(store.rubrics.c.version.desc()))
                 .mappings()]
 
 
 def get_rubric(db: Database, rubric_id: str) -> dict:
+    """One rubric version by id, or ``current`` for the latest."""
     with db.read() as conn:
         row = _rubric_row(conn, rubric_id)
         return _rubric_out(row)
@@ -166,6 +169,7 @@ def create_cycle(db: Database, actor: Principal, data: dict) -> dict:
 
 
 def list_cycles(db: Database, status: str | None, page: int, page_size: int):
+    """A page of cycles (optionally of one status), latest period first, and the total."""
     with db.read() as conn:
         conditions = [store.cycles.c.status == status] if status else []
         total = conn.execute(select(func.count()).select_from(store.cycles).where(*conditions)).scalar_one()
@@ -176,6 +180,7 @@ def list_cycles(db: Database, status: str | None, page: int, page_size: int):
 
 
 def get_cycle(db: Database, cycle_id: str) -> dict:
+    """One cycle, or 404."""
     with db.read() as conn:
         return _cycle_out(_cycle_row(conn, cycle_id))
 
@@ -655,6 +660,7 @@ def staff_evaluations(db: Database, actor: Principal, staff_id: str) -> list[dic
 
 
 def get_evaluation(db: Database, actor: Principal, evaluation_id: str) -> dict:
+    """One result with its appeals, if the caller may see it (404 otherwise for staff)."""
     with db.read() as conn:
         row = _visible_result(conn, actor, evaluation_id)
         cycle = store.get(conn, store.cycles, row["cycle_id"])
@@ -727,6 +733,7 @@ def file_appeal(db: Database, actor: Principal, evaluation_id: str, reason: str)
 
 
 def list_appeals(db: Database, actor: Principal, status: str | None, page: int, page_size: int):
+    """A page of appeals, oldest first (branch roles: their branch), and the total."""
     with db.read() as conn:
         a = store.appeals
         conditions = [a.c.status == status] if status else []

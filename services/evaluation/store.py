@@ -157,6 +157,7 @@ def dumps(value) -> str:
 
 
 def loads(text: str | None):
+    """JSON text of a column back to a value (None stays None)."""
     return json.loads(text) if text else None
 
 
@@ -169,14 +170,17 @@ def get(conn: Connection, table: Table, ident: str, for_update: bool = False, fo
 
 
 def latest_rubric(conn: Connection):
+    """The newest rubric version."""
     return conn.execute(select(rubrics).order_by(rubrics.c.version.desc()).limit(1)).mappings().first()
 
 
 def next_rubric_version(conn: Connection) -> int:
+    """The version number a new rubric gets."""
     return (conn.execute(select(func.max(rubrics.c.version))).scalar() or 0) + 1
 
 
 def current_settings(conn: Connection, for_update: bool = False):
+    """The settings row (None until network_admin first changes a setting)."""
     query = select(settings).where(settings.c.id == 1)
     if for_update and conn.dialect.name == "postgresql":
         query = query.with_for_update()
@@ -184,15 +188,18 @@ def current_settings(conn: Connection, for_update: bool = False):
 
 
 def participant(conn: Connection, cycle_id: str, staff_id: str):
+    """One participant of a cycle, or None."""
     return conn.execute(select(participants).where(participants.c.cycle_id == cycle_id,
                                                    participants.c.staff_id == staff_id)).mappings().first()
 
 
 def participant_ids(conn: Connection, cycle_id: str) -> set[str]:
+    """The staff ids of a cycle's participants."""
     return set(conn.execute(select(participants.c.staff_id).where(participants.c.cycle_id == cycle_id)).scalars())
 
 
 def peers_of(conn: Connection, cycle_id: str, staff_id: str) -> list[str]:
+    """The assigned peer raters of ``staff_id`` in the cycle (organisers only: never shown to them)."""
     return sorted(conn.execute(select(peers.c.peer_id).where(peers.c.cycle_id == cycle_id,
                                                              peers.c.staff_id == staff_id)).scalars())
 
