@@ -145,6 +145,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
+    # Stopped from outside (timeout, Ctrl-C): still stop the gunicorn servers in ``finally``.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
     folder = Path(tempfile.mkdtemp(prefix="lsq-bench-feedback-"))
     database_url = args.database_url or f"sqlite:///{folder / 'feedback.db'}"

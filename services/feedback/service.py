@@ -5,8 +5,6 @@ in ``surveys.py``. Reader contact details are kept in their own table and never 
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import time
@@ -69,35 +67,6 @@ def _branch_manager(conn, branch_id: str) -> str | None:
         known_staff.c.branch_id == branch_id, known_staff.c.role == "branch_manager",
         known_staff.c.status == "active").order_by(known_staff.c.staff_id).limit(1)).first()
     return row.staff_id if row else None
-
-
-# -- SQLite writers ---------------------------------------------------------------------------
-_lock_files: dict = {}
-
-
-@contextlib.contextmanager
-def _writing(db: Database):
-    """``db.transaction()``, queued behind a file lock on SQLite.
-
-    SQLite lets one writer in at a time; a writer that finds the database locked sleeps in steps of
-    1 to 100 ms before trying again, so web processes filing at the same moment lose most of their
-    time asleep. Waiting on a lock file instead wakes the next writer as soon as the previous one
-    commits. PostgreSQL needs none of this.
-    """
-    if not db.is_sqlite:
-        with db.transaction() as conn:
-            yield conn
-        return
-    key = (os.getpid(), db.engine.url.database)
-    handle = _lock_files.get(key)
-    if handle is None:
-        handle = _lock_files[key] = open(db.engine.url.database + ".writers.lock", "a")
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    try:
-        with db.transaction() as conn:
-            yield conn
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # -- settings: SLA policy and opening hours -----------------------------------------------------
@@ -206,7 +175,7 @@ def file_complaint(db: Database, data: dict) -> dict:
     now = utcnow()
     contact = {k: v for k, v in (data.get("contact") or {}).items() if v}
     code = model.new_tracking_code()
-    with _writing(db) as conn:
+    with db.transaction() as conn:
         _check_refs(conn, data["branch_id"], data.get("service_point_id"), data.get("staff_id"))
         target = sla_policy(conn)[data["severity"]]
         hours = opening_hours(conn, data["branch_id"]) if target.business_hours else None
