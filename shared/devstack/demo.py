@@ -183,7 +183,7 @@ class Lag:
 
     def caught_up(self, group: str, topics: list[str]) -> bool:
         ends = self.ends(topics)
-        done = self.admin.list_consumer_group_offsets(group)
+        done = self.admin.list_group_offsets({group: None}).get(group, {})
         return all((done.get(tp).offset if done.get(tp) else 0) >= end for tp, end in ends.items() if end)
 
     def close(self):
