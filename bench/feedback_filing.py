@@ -127,7 +127,8 @@ def _client(args) -> tuple[int, int]:
 
 def measure(port: int, seconds: float, clients: int) -> tuple[float, int]:
     """Requests a second over ``seconds`` with ``clients`` concurrent load processes (after 1 s warm-up)."""
-    with multiprocessing.get_context("fork").Pool(clients) as pool:
+    # spawn, not fork: a forked child can inherit a lock held by one of the pool's own threads.
+    with multiprocessing.get_context("spawn").Pool(clients) as pool:
         pool.map(_client, [(port, time.time() + 1.0, i) for i in range(clients)])  # warm-up
         started = time.time()
         results = pool.map(_client, [(port, started + seconds, i) for i in range(clients)])
