@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from services.incentive import ledger, model, store
+from services.incentive import ledger, model, store, unit
 from services.incentive.model import start_of_day
 from shared.directory_view import DIRECTORY_HANDLERS
 from shared.events.envelope import Event
@@ -195,11 +195,11 @@ def _points(conn, event: Event, rule, pol, at, subject) -> None:
     if points <= 0:
         return
     psubject = f"{subject}|{rule.id}"
-    known = store.one(conn, store.points_awarded, subject=psubject)
+    work = unit.current(conn)
+    known = work.awarded_get(psubject)
     if known is not None:
         if known["state"] == "rejected":  # the rejection arrived first: nothing to credit
-            conn.execute(update(store.points_awarded).where(store.points_awarded.c.subject == psubject)
-                         .values(state="reversed"))
+            work.awarded_put({**known, "state": "reversed"})
         return
     reason_en, reason_zh = _reason(event, rule)
     ledger.credit_points(conn, subject=psubject, staff_id=d["staff_id"], branch_id=d["branch_id"], points=points,
@@ -340,18 +340,16 @@ def on_praise_rejected(conn, event: Event) -> None:
     d = event.data
     at = cause_time(event)
     subject = subject_of(event)
-    rows = conn.execute(select(store.points_awarded).where(
-        store.points_awarded.c.subject.like(f"{subject}|%"))).mappings().all()
+    work = unit.current(conn)
+    rule_ids = ledger.points_rule_ids(conn, "lsq.praise.received.v1")
+    rows = [row for row in (work.awarded_get(f"{subject}|{rid}") for rid in rule_ids) if row is not None]
     if not rows:
         if not d.get("staff_id"):
             return
         # Rejected before we saw it received: remember, so that the receipt credits nothing.
-        pol = ledger.policy_at(conn, at)
-        for rule in pol.rules_for("lsq.praise.received.v1"):
-            if rule.points:
-                conn.execute(store.points_awarded.insert().values(
-                    subject=f"{subject}|{rule.id}", staff_id=d["staff_id"], state="rejected", entry_id=None,
-                    points=0, month=None, rule_id=rule.id))
+        for rid in rule_ids:
+            work.awarded_put(dict(subject=f"{subject}|{rid}", staff_id=d["staff_id"], state="rejected",
+                                  entry_id=None, points=0, month=None, rule_id=rid))
         return
     for row in rows:
         if row["state"] == "credited":
@@ -430,6 +428,7 @@ def on_period_settled(conn, event: Event) -> None:
     d = event.data
     if store.one(conn, store.settlements, period=d["period"]) is not None:
         return
+    unit.current(conn).flush()  # the sums below read the ledger
     at = d["settled_at"]
     pol = ledger.policy_at(conn, at)
     start, end = period_bounds(d["period"])
@@ -472,6 +471,38 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
     return start, model.add_months(start, 3)
 
 
+def _in_unit(handler):
+    """Run a handler inside the transaction's unit of work (opened here when outside a batch)."""
+    def run(conn, event: Event) -> None:
+        with unit.scope(conn):
+            handler(conn, event)
+    run.__name__ = run.__qualname__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def prefetch(conn, events: list[Event]) -> None:
+    """Load, in a few queries, the points state a batch of events will look at."""
+    subjects, tallies = [], []
+    praise_rules = ledger.points_rule_ids(conn, "lsq.praise.received.v1")
+    training_rules = ledger.points_rule_ids(conn, "lsq.training.completed.v1")
+    for event in events:
+        if event.type in ("lsq.praise.received.v1", "lsq.praise.rejected.v1"):
+            rules = praise_rules
+        elif event.type == "lsq.training.completed.v1":
+            rules = training_rules
+        else:
+            continue
+        base = subject_of(event)
+        subjects += [f"{base}|{rid}" for rid in rules]
+        staff_id = event.data.get("staff_id")
+        if staff_id and event.type != "lsq.praise.rejected.v1":
+            month = model.month_of(cause_time(event))
+            tallies += [(staff_id, month, rid) for rid in rules]
+    if subjects or tallies:
+        unit.current(conn).prefetch_points(subjects, tallies)
+
+
 HANDLERS = {
     **DIRECTORY_HANDLERS,
     "lsq.evaluation.scored.v1": on_rule_event,
@@ -491,3 +522,4 @@ HANDLERS = {
     "lsq.award.decided.v1": on_award_decided,
     "lsq.points.period_settled.v1": on_period_settled,
 }
+HANDLERS = {name: (handler if name in DIRECTORY_HANDLERS else _in_unit(handler)) for name, handler in HANDLERS.items()}

@@ -12,9 +12,8 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from services.incentive import model, store
+from services.incentive import model, store, unit
 from services.incentive.model import LADDER_ZH, LEVEL_EN, Policy
-from shared import outbox
 from shared.errors import Conflict
 from shared.timeutil import utcnow
 
@@ -71,21 +70,17 @@ def add_entry(conn, *, entry_id: str, kind: str, staff_id: str, branch_id: str, 
               points: int | None = None, level: str | None = None, tier: str | None = None,
               refers_to: str | None = None, rule_id: str | None = None) -> str:
     """Append one ledger entry with its cause events (append-only: never updated)."""
-    conn.execute(store.ledger.insert().values(
+    unit.current(conn).add_ledger(dict(
         id=entry_id, kind=kind, staff_id=staff_id, branch_id=branch_id, period=period, amount=amount,
         points=points, level=level, tier=tier, refers_to=refers_to, subject=subject, rule_id=rule_id,
         policy_version=policy_version, causes=store.dumps(causes), reason_en=reason_en[:500],
-        reason_zh=reason_zh[:500], occurred_at=occurred_at, recorded_at=utcnow()))
-    unique = {(c["source"], c["id"]) for c in causes}
-    if unique:
-        conn.execute(store.ledger_causes.insert(), [
-            {"entry_id": entry_id, "source": s, "event_id": i} for s, i in sorted(unique)])
+        reason_zh=reason_zh[:500], occurred_at=occurred_at, recorded_at=utcnow()), causes)
     return entry_id
 
 
 def emit(conn, event_type: str, data: dict, causes: list[dict], at: datetime) -> str:
     """Publish an event through the outbox, dated at the decision's (cause) time."""
-    return outbox.add(conn, event_type, data, caused_by=causes, occurred_at=at)
+    return unit.current(conn).emit(event_type, data, causes, at)
 
 
 # -- funds and awards ----------------------------------------------------------------------------
@@ -321,21 +316,15 @@ def credit_points(conn, *, subject: str, staff_id: str, branch_id: str, points: 
                   rule_id: str, cap: int | None, policy: Policy, causes: list[dict], reason_en: str,
                   reason_zh: str, at: datetime) -> int:
     """Credit points under the rule's monthly cap; returns what was credited (0 when capped)."""
-    tally = store.one(conn, store.points_tally, staff_id=staff_id, month=month, rule_id=rule_id)
-    already = tally["points"] if tally else 0
-    credit = model.capped(points, already, cap)
+    work = unit.current(conn)
+    key = (staff_id, month, rule_id)
+    credit = model.capped(points, work.tally_get(key), cap)
     entry = model.entry_id("points", subject, rule_id) if credit else None
-    conn.execute(store.points_awarded.insert().values(subject=subject, staff_id=staff_id, state="credited",
-                                                      entry_id=entry, points=credit, month=month, rule_id=rule_id))
+    work.awarded_put(dict(subject=subject, staff_id=staff_id, state="credited", entry_id=entry, points=credit,
+                          month=month, rule_id=rule_id))
     if not credit:
         return 0
-    if tally:
-        conn.execute(update(store.points_tally).where(
-            store.points_tally.c.staff_id == staff_id, store.points_tally.c.month == month,
-            store.points_tally.c.rule_id == rule_id).values(points=store.points_tally.c.points + credit))
-    else:
-        conn.execute(store.points_tally.insert().values(staff_id=staff_id, month=month, rule_id=rule_id,
-                                                        points=credit))
+    work.tally_add(key, credit)
     if credit < points:
         reason_en += f" ({credit} of {points}: monthly cap {cap})"
         reason_zh += f"（本月上限 {cap}，计 {credit}/{points} 分）"
@@ -349,16 +338,14 @@ def credit_points(conn, *, subject: str, staff_id: str, branch_id: str, points: 
     return credit
 
 
-def reverse_points(conn, awarded, at: datetime, causes: list[dict], reason_en: str, reason_zh: str) -> None:
+def reverse_points(conn, awarded: dict, at: datetime, causes: list[dict], reason_en: str, reason_zh: str) -> None:
     """Reverse credited points with a compensating entry; the month's cap room is given back."""
-    conn.execute(update(store.points_awarded).where(store.points_awarded.c.subject == awarded["subject"])
-                 .values(state="reversed"))
+    work = unit.current(conn)
+    work.awarded_put({**awarded, "state": "reversed"})
     if not awarded["points"]:
         return
-    original = store.one(conn, store.ledger, id=awarded["entry_id"])
-    conn.execute(update(store.points_tally).where(
-        store.points_tally.c.staff_id == awarded["staff_id"], store.points_tally.c.month == awarded["month"],
-        store.points_tally.c.rule_id == awarded["rule_id"]).values(points=store.points_tally.c.points - awarded["points"]))
+    original = work.ledger_entry(awarded["entry_id"])
+    work.tally_add((awarded["staff_id"], awarded["month"], awarded["rule_id"]), -awarded["points"])
     entry = model.entry_id("revocation", awarded["entry_id"])
     add_entry(conn, entry_id=entry, kind="revocation", staff_id=awarded["staff_id"], branch_id=original["branch_id"],
               subject=awarded["subject"], policy_version=original["policy_version"],
@@ -369,3 +356,11 @@ def reverse_points(conn, awarded, at: datetime, causes: list[dict], reason_en: s
         "entry_id": entry, "staff_id": awarded["staff_id"], "branch_id": original["branch_id"],
         "points": -awarded["points"], "reason_en": reason_en[:500], "reason_zh": reason_zh[:500],
         "period": awarded["month"], "policy_version": original["policy_version"], "credited_at": at}, causes, at)
+
+
+def points_rule_ids(conn, event_type: str) -> list[str]:
+    """Ids of the points rules on ``event_type`` in any policy version (for lookups by subject)."""
+    ids = set()
+    for version, _ in _versions(conn):
+        ids.update(r.id for r in policy(conn, version).rules_for(event_type) if r.points)
+    return sorted(ids)

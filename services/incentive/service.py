@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select, update
 
-from services.incentive import handlers, ledger, model, store
+from services.incentive import handlers, ledger, model, store, unit
 from shared import directory_view, inbox, outbox
 from shared.auth import Principal
 from shared.db import Database
@@ -33,7 +33,7 @@ def command(conn, group: str, event_type: str, data: dict, at: datetime) -> Even
     event = Event(id=event_id, type=event_type, source=kind.source, subject=kind.subject_of(plain), time=at,
                   data=kind.load(plain), key=kind.key_of(plain), topic=kind.topic)
     inbox.record(conn, group, event.source, event.id)
-    handlers.HANDLERS[event_type](conn, event)
+    handlers.HANDLERS[event_type](conn, event)  # in its own unit of work, flushed before we read
     return event
 
 
@@ -395,7 +395,7 @@ def settle_due(db: Database, group: str, now: datetime | None = None, grace_days
 
 def escalate_due(db: Database, now: datetime | None = None) -> int:
     """The worker's sweep: overdue training requirements past their grace period."""
-    with db.transaction() as conn:
+    with db.transaction() as conn, unit.scope(conn):
         return handlers.escalate_due(conn, now or utcnow())
 
 

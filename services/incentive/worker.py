@@ -6,6 +6,7 @@ import os
 
 from services.incentive import service
 from services.incentive.handlers import HANDLERS
+from services.incentive.runner import IncentiveRunner
 from shared.worker import PeriodicJob, Worker
 
 
@@ -17,12 +18,21 @@ def build_worker() -> Worker:
         return holder["worker"].group
 
     grace = int(os.environ.get("LSQ_INCENTIVE_SETTLE_GRACE_DAYS", "7"))
-    worker = Worker("incentive", handlers=HANDLERS, periodic=[
+    worker = IncentiveWorker("incentive", handlers=HANDLERS, periodic=[
         PeriodicJob("escalations", 300, lambda db: service.escalate_due(db)),
         PeriodicJob("settlement", 3600, lambda db: service.settle_due(db, group(), grace_days=grace)),
     ])
     holder["worker"] = worker
     return worker
+
+
+class IncentiveWorker(Worker):
+    """The shared worker with the incentive consumer (one unit of work per batch)."""
+
+    def build(self) -> None:
+        super().build()
+        s = self.settings
+        self.consumer = IncentiveRunner(self.db, s.kafka_bootstrap, self.group, self.handlers)
 
 
 def main() -> None:
