@@ -218,7 +218,10 @@ def seed(args, out=print) -> dict:
     now = datetime.now(timezone.utc)
     today = now.astimezone(SHANGHAI).date()
     quarter = f"{now.year}-Q{(now.month - 1) // 3 + 1}"
-    lag = Lag(kafka_bootstrap(args))
+    try:
+        lag = Lag(kafka_bootstrap(args))
+    except Exception as exc:  # noqa: BLE001 - kafka-python raises several kinds when no broker answers
+        raise DemoError(f"Kafka at {kafka_bootstrap(args)} does not answer ({exc})") from None
 
     # -- directory ------------------------------------------------------------------------------
     existing = api.call("GET", "directory", "/branches", headers=admin, params={"page_size": 500})["items"]
@@ -520,8 +523,9 @@ def seed(args, out=print) -> dict:
     api.call("POST", "incentive", "/violations", headers=late["branch"]["sup_auth"], json={
         "staff_id": late["id"], "category": "punctuality",
         "description": "本月三次开馆迟到超过 15 分钟。/ Late for opening three times this month."})
-    api.wait("the appeal decision and the violation to be applied", lambda: lag.caught_up(
-        "lsq.incentive", ["lsq.sanction"]) and any(s["status"] == "overturned" for s in sanctions(status="overturned")))
+    api.wait("the incentive worker to catch up", lambda: lag.caught_up("lsq.incentive", [
+        "lsq.complaint", "lsq.praise", "lsq.evaluation", "lsq.training", "lsq.requirement", "lsq.sanction", "lsq.award"])
+        and any(s["status"] == "overturned" for s in sanctions(status="overturned")))
 
     summary = summarise(api, admin, branches, staff, cycle, quarter, survey, {
         "ratings": len(ratings), "praise": len(praised), "praise_rejected": rejected, "complaints": len(complaints),

@@ -96,3 +96,19 @@ def test_demo_seeds_a_network_and_its_summary_matches_the_apis(system, tmp_path,
     for b in branches:
         fund = get(system, "incentive", f"/funds/{b}/statement", period=summary["incentive"]["fund_period"])
         assert float(fund["available"]) >= 0
+
+
+def test_demo_runs_again_beside_an_earlier_run(system, tmp_path):
+    """Another run with the same seed adds a separate network (codes carry the run number)."""
+    def runs():
+        codes = {b["code"] for b in get(system, "directory", "/branches", page_size=500)["items"]}
+        return {c.split("-")[0] for c in codes if c.startswith("S7R")}
+
+    if not runs():  # run alone: make the earlier run first
+        assert demo.main(Namespace(seed=7, bootstrap=system.bootstrap, summary_json=None)) == 0
+    before = runs()
+    out = tmp_path / "again.json"
+    assert demo.main(Namespace(seed=7, bootstrap=system.bootstrap, summary_json=str(out))) == 0
+    again = json.loads(out.read_text(encoding="utf-8"))
+    assert again["tag"] == f"S7R{len(before) + 1}" and runs() == before | {again["tag"]}
+    assert again["staff"] == 60 and again["incentive"]["overturned"] == 1
