@@ -159,6 +159,13 @@ class Client:
         return self.http.get(self.base[service] + path, headers=headers, timeout=10).status_code
 
 
+def group_of(service: str) -> str:
+    """The consumer group of a service's worker (``LSQ_CONSUMER_GROUP_PREFIX``, default ``lsq``)."""
+    prefix = (os.environ.get(f"LSQ_{service.upper()}_CONSUMER_GROUP_PREFIX")
+              or os.environ.get("CONSUMER_GROUP_PREFIX") or "lsq")  # as shared.config reads it
+    return f"{prefix}.{service}"
+
+
 def kafka_bootstrap(args) -> str:
     return (getattr(args, "bootstrap", None) or os.environ.get("KAFKA_BOOTSTRAP")
             or f"127.0.0.1:{os.environ.get('LSQ_KAFKA_PORT', '9092')}")
@@ -449,7 +456,7 @@ def seed(args, out=print) -> dict:
     api.wait("the feedback events on Kafka", lambda: lag.total("lsq.rating") >= rating_start + len(ratings)
              and lag.total("lsq.praise") >= praise_start + len(praised) + rejected)
     api.wait("the evaluation worker to read the feedback",
-             lambda: lag.caught_up("lsq.evaluation", ["lsq.rating", "lsq.praise", "lsq.complaint"]))
+             lambda: lag.caught_up(group_of("evaluation"), ["lsq.rating", "lsq.praise", "lsq.complaint"]))
     month = datetime.now(SHANGHAI).strftime("%Y-%m")
     cycle = api.call("POST", "evaluation", "/cycles", headers=admin, json={
         "period": month, "scope": "branches", "branch_ids": [b["id"] for b in branches]})
@@ -490,7 +497,7 @@ def seed(args, out=print) -> dict:
 
     # -- incentive: let the worker decide, then people act on its decisions --------------------------
     api.wait("the incentive worker to read every event",
-             lambda: lag.caught_up("lsq.incentive", ["lsq.complaint", "lsq.praise", "lsq.evaluation", "lsq.training",
+             lambda: lag.caught_up(group_of("incentive"), ["lsq.complaint", "lsq.praise", "lsq.evaluation", "lsq.training",
                                                      "lsq.requirement"]))
     demo_ids = {b["id"] for b in branches}
 
@@ -523,7 +530,7 @@ def seed(args, out=print) -> dict:
     api.call("POST", "incentive", "/violations", headers=late["branch"]["sup_auth"], json={
         "staff_id": late["id"], "category": "punctuality",
         "description": "本月三次开馆迟到超过 15 分钟。/ Late for opening three times this month."})
-    api.wait("the incentive worker to catch up", lambda: lag.caught_up("lsq.incentive", [
+    api.wait("the incentive worker to catch up", lambda: lag.caught_up(group_of("incentive"), [
         "lsq.complaint", "lsq.praise", "lsq.evaluation", "lsq.training", "lsq.requirement", "lsq.sanction", "lsq.award"])
         and any(s["status"] == "overturned" for s in sanctions(status="overturned")))
 

@@ -3,6 +3,8 @@ prints are what the APIs say."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from argparse import Namespace
 
@@ -108,7 +110,11 @@ def test_demo_runs_again_beside_an_earlier_run(system, tmp_path):
         assert demo.main(Namespace(seed=7, bootstrap=system.bootstrap, summary_json=None)) == 0
     before = runs()
     out = tmp_path / "again.json"
-    assert demo.main(Namespace(seed=7, bootstrap=system.bootstrap, summary_json=str(out))) == 0
+    # this time as a user runs it: the lsq command (ports and secret from the environment)
+    result = subprocess.run([sys.executable, "-m", "shared.cli", "demo", "--seed", "7", "--bootstrap", system.bootstrap,
+                             "--summary-json", str(out)], capture_output=True, text=True, timeout=150)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "申诉撤销 overturned 1" in result.stdout
     again = json.loads(out.read_text(encoding="utf-8"))
     assert again["tag"] == f"S7R{len(before) + 1}" and runs() == before | {again["tag"]}
     assert again["staff"] == 60 and again["incentive"]["overturned"] == 1
