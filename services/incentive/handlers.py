@@ -133,14 +133,15 @@ def _withdraw_superseded(conn, event: Event, subject: str, matching: list, at: d
     """Withdraw earlier decisions on ``subject`` the new revision does not repeat; return the rules
     still to apply (those whose decision is not already in place)."""
     revision = event.data.get("revision", 0) if event.type.startswith("lsq.evaluation.") else None
+    work = unit.current(conn)
+    seen = work.revision(subject)
     if revision is not None:
-        seen = store.one(conn, store.revisions, subject=subject)
-        if seen is not None and revision < seen["revision"]:
+        if seen is not None and revision < seen:
             return []  # an older revision arriving late: the newer one already decided
-        store.upsert(conn, store.revisions, {"subject": subject}, {"revision": revision})
-        if seen is None:
-            return matching
-    elif not _known_subject(conn, subject):
+        work.set_revision(subject, revision)
+    else:  # a complaint resolved again after being reopened: count the resolutions
+        work.set_revision(subject, (seen or 0) + 1)
+    if seen is None:
         return matching
     causes = [event.cause()]
     wanted = {r.id: r for r in matching}
@@ -155,23 +156,18 @@ def _withdraw_superseded(conn, event: Event, subject: str, matching: list, at: d
         ledger.revoke_award(conn, dict(award), at, causes,
                             f"award withdrawn: {subject} was revised", f"奖励撤回：{subject} 结果已更正")
     changed_staff = set()
-    for fact in conn.execute(select(store.ladder_facts).where(store.ladder_facts.c.subject == subject,
-                                                              store.ladder_facts.c.excluded.is_(False))).mappings():
+    people = sorted({v for k, v in event.data.items() if k in ("staff_id", "handler_id") and v})
+    facts = [f for person in people for f in work.facts_of(person) if f["subject"] == subject and not f["excluded"]]
+    for fact in facts:
         rule = wanted.get(fact["rule_id"])
         if rule is not None and _fact_shape(event, rule) == (fact["kind"], fact["bump"], fact["level"]):
             keep.add(rule.id)
             continue
-        ledger.exclude_fact(conn, fact["key"])
+        ledger.exclude_fact(conn, fact["staff_id"], fact["key"])
         changed_staff.add(fact["staff_id"])
     for staff_id in sorted(changed_staff):
         ledger.recompute_ladder(conn, staff_id, at, causes)
     return [r for r in matching if r.id not in keep]
-
-
-def _known_subject(conn, subject: str) -> bool:
-    return (conn.execute(select(store.awards.c.id).where(store.awards.c.subject == subject).limit(1)).first()
-            is not None or conn.execute(select(store.ladder_facts.c.key).where(
-                store.ladder_facts.c.subject == subject).limit(1)).first() is not None)
 
 
 def _award(conn, event: Event, rule, pol, at, subject) -> None:
@@ -245,9 +241,10 @@ def _watch_requirement(conn, event: Event, rule, pol, at, subject, staff_id) -> 
     """A training requirement overdue: escalate after N days unless the training is completed."""
     d = event.data
     escalate_at = start_of_day(d["overdue_since"]) + timedelta(days=rule.sanction["escalate_after_days"])
+    unit.current(conn).flush()  # completions are read with SQL below
     status = "cleared" if _completion_clears(conn, staff_id, d.get("course_id"), start_of_day(d["overdue_since"]),
                                             escalate_at) else "waiting"
-    conn.execute(store.requirement_watch.insert().values(
+    unit.current(conn).add_watch(dict(
         subject=subject, requirement_id=d["requirement_id"], staff_id=staff_id, branch_id=d["branch_id"],
         course_id=d.get("course_id"), overdue_since=start_of_day(d["overdue_since"]), escalate_at=escalate_at,
         escalate_to=rule.sanction["escalate_to"], rule_id=rule.id, policy_version=pol.version,
@@ -275,12 +272,18 @@ def escalate_due(conn, now: datetime, staff_id: str | None = None) -> int:
     escalations that precede it whatever the sweep's timing (a replay decides the same). The
     sanction is dated at the end of the grace period, never at ``now``.
     """
-    query = select(store.requirement_watch).where(
-        store.requirement_watch.c.status == "waiting", store.requirement_watch.c.escalate_at <= now)
+    work = unit.current(conn)
     if staff_id is not None:
-        query = query.where(store.requirement_watch.c.staff_id == staff_id)
-    due = conn.execute(query.order_by(store.requirement_watch.c.escalate_at,
-                                      store.requirement_watch.c.subject)).mappings().all()
+        candidates = work.watches_of(staff_id)
+    else:  # the sweep: find who has something due, then work on the cached rows
+        work.flush()
+        people = conn.execute(select(store.requirement_watch.c.staff_id).where(
+            store.requirement_watch.c.status == "waiting", store.requirement_watch.c.escalate_at <= now)
+            .distinct()).scalars().all()
+        work.load_staff(people)
+        candidates = [w for person in sorted(people) for w in work.watches_of(person)]
+    due = sorted((w for w in candidates if w["status"] == "waiting" and w["escalate_at"] <= now),
+                 key=lambda w: (w["escalate_at"], w["subject"]))
     for watch in due:
         pol = ledger.policy(conn, watch["policy_version"])
         causes = store.loads(watch["causes"])
@@ -290,8 +293,7 @@ def escalate_due(conn, now: datetime, staff_id: str | None = None) -> int:
                         rule_id=watch["rule_id"], policy=pol, causes=causes,
                         reason_en=f"required training still overdue after {days} days: {watch['title']}",
                         reason_zh=f"必修培训逾期 {days} 天仍未完成：{watch['title']}", level=watch["escalate_to"])
-        conn.execute(update(store.requirement_watch).where(store.requirement_watch.c.subject == watch["subject"])
-                     .values(status="escalated"))
+        work.update_watch(watch["subject"], status="escalated")
         ledger.recompute_ladder(conn, watch["staff_id"], watch["escalate_at"], causes)
     return len(due)
 
@@ -311,26 +313,22 @@ def on_training_completed(conn, event: Event) -> None:
     """Points for the hours, and a completion clears an overdue requirement (compensating if late)."""
     d = event.data
     at = cause_time(event)
-    conn.execute(store.completions.insert().values(completion_id=d["completion_id"], staff_id=d["staff_id"],
-                                                   course_id=d.get("course_id"), completed_at=at,
-                                                   source=event.source, event_id=event.id))
+    work = unit.current(conn)
+    work.add_completion(dict(completion_id=d["completion_id"], staff_id=d["staff_id"], course_id=d.get("course_id"),
+                             completed_at=at, source=event.source, event_id=event.id))
     escalate_due(conn, at, d["staff_id"])  # a completion after the grace period comes too late
-    watches = conn.execute(select(store.requirement_watch).where(
-        store.requirement_watch.c.staff_id == d["staff_id"],
-        store.requirement_watch.c.status.in_(("waiting", "escalated")))).mappings().all()
+    watches = [w for w in work.watches_of(d["staff_id"]) if w["status"] in ("waiting", "escalated")]
     for watch in watches:
         if watch["course_id"] and watch["course_id"] != d.get("course_id"):
             continue
         if not watch["course_id"] and at < watch["overdue_since"]:
             continue
         if watch["status"] == "waiting":
-            conn.execute(update(store.requirement_watch).where(store.requirement_watch.c.subject == watch["subject"])
-                         .values(status="cleared", cleared_by=d["completion_id"]))
+            work.update_watch(watch["subject"], status="cleared", cleared_by=d["completion_id"])
         elif at <= watch["escalate_at"]:
             # Completed in time but the news came late: the escalation is withdrawn.
-            ledger.exclude_fact(conn, f"{watch['subject']}|{watch['rule_id']}|escalation")
-            conn.execute(update(store.requirement_watch).where(store.requirement_watch.c.subject == watch["subject"])
-                         .values(status="cleared", cleared_by=d["completion_id"]))
+            ledger.exclude_fact(conn, watch["staff_id"], f"{watch['subject']}|{watch['rule_id']}|escalation")
+            work.update_watch(watch["subject"], status="cleared", cleared_by=d["completion_id"])
             ledger.recompute_ladder(conn, watch["staff_id"], at, [event.cause()])
     apply_rules(conn, event)
 
@@ -371,22 +369,26 @@ def on_violation_recorded(conn, event: Event) -> None:
 
 def on_sanction_acknowledged(conn, event: Event) -> None:
     d = event.data
-    conn.execute(update(store.sanctions).where(store.sanctions.c.id == d["sanction_id"],
-                                               store.sanctions.c.status == "issued")
-                 .values(status="acknowledged", acknowledged_at=d["acknowledged_at"]))
+    work = unit.current(conn)
+    sanction = work.sanction(d["sanction_id"])
+    if sanction is not None and sanction["status"] == "issued":
+        work.update_sanction(d["sanction_id"], status="acknowledged", acknowledged_at=d["acknowledged_at"])
 
 
 def on_sanction_appealed(conn, event: Event) -> None:
     d = event.data
-    conn.execute(update(store.sanctions).where(store.sanctions.c.id == d["sanction_id"],
-                                               store.sanctions.c.status.in_(("issued", "acknowledged")))
-                 .values(status="appealed", appeal_reason=d["reason"], appealed_at=d["appealed_at"]))
+    work = unit.current(conn)
+    sanction = work.sanction(d["sanction_id"])
+    if sanction is not None and sanction["status"] in ("issued", "acknowledged"):
+        work.update_sanction(d["sanction_id"], status="appealed", appeal_reason=d["reason"],
+                             appealed_at=d["appealed_at"])
 
 
 def on_appeal_decided(conn, event: Event) -> None:
     """Upheld: the sanction stands. Overturned: revoked, and the ladder is recomputed."""
     d = event.data
-    sanction = store.one(conn, store.sanctions, id=d["sanction_id"])
+    work = unit.current(conn)
+    sanction = work.sanction(d["sanction_id"])
     if sanction is None or sanction["status"] not in ("appealed",):
         log.warning("appeal decision %s for sanction %s in state %s ignored", event.id, d["sanction_id"],
                     sanction and sanction["status"])
@@ -394,15 +396,14 @@ def on_appeal_decided(conn, event: Event) -> None:
     values = dict(decision=d["decision"], decision_note=d["note"], decided_by=d["decided_by"],
                   decided_at=d["decided_at"])
     if d["decision"] == "upheld":
-        conn.execute(update(store.sanctions).where(store.sanctions.c.id == sanction["id"])
-                     .values(status="upheld", **values))
+        work.update_sanction(sanction["id"], status="upheld", **values)
         return
-    conn.execute(update(store.sanctions).where(store.sanctions.c.id == sanction["id"]).values(**values))
+    work.update_sanction(sanction["id"], **values)
     causes = store.loads(sanction["causes"]) + [event.cause()]
     ledger.revoke_sanction(conn, sanction, d["decided_at"], causes, cause="appeal_overturned",
                            reason_en=f"overturned on appeal: {d['note']}", reason_zh=f"申诉成立，予以撤销：{d['note']}",
                            status="overturned")
-    ledger.exclude_fact(conn, sanction["fact_key"])
+    ledger.exclude_fact(conn, sanction["staff_id"], sanction["fact_key"])
     ledger.recompute_ladder(conn, sanction["staff_id"], d["decided_at"], [event.cause()])
 
 
@@ -499,8 +500,22 @@ def prefetch(conn, events: list[Event]) -> None:
         if staff_id and event.type != "lsq.praise.rejected.v1":
             month = model.month_of(cause_time(event))
             tallies += [(staff_id, month, rid) for rid in rules]
+    work = unit.current(conn)
     if subjects or tallies:
-        unit.current(conn).prefetch_points(subjects, tallies)
+        work.prefetch_points(subjects, tallies)
+    people, revisable, funds = set(), [], set()
+    for event in events:
+        if event.type.startswith(("lsq.staff.", "lsq.branch.", "lsq.praise.")):
+            continue
+        people.update(v for k, v in event.data.items() if k in ("staff_id", "handler_id") and isinstance(v, str))
+        if event.type in ("lsq.evaluation.scored.v1", "lsq.evaluation.rescored.v1", "lsq.complaint.resolved.v1"):
+            revisable.append(subject_of(event))
+        if event.type.startswith("lsq.evaluation.") and event.data.get("branch_id"):
+            at = cause_time(event)
+            funds.add((event.data["branch_id"], model.fund_period(at, ledger.policy_at(conn, at).fund_period_kind)))
+    work.load_staff(people)
+    work.prefetch_revisions(revisable)
+    work.prefetch_funds(funds)
 
 
 HANDLERS = {

@@ -86,19 +86,11 @@ def emit(conn, event_type: str, data: dict, causes: list[dict], at: datetime) ->
 # -- funds and awards ----------------------------------------------------------------------------
 def fund_row(conn, branch_id: str, period: str):
     """The fund of a branch and period, locked for update; created with a zero budget if missing."""
-    row = store.one(conn, store.funds, for_update=True, branch_id=branch_id, period=period)
-    if row is None:
-        conn.execute(store.funds.insert().values(branch_id=branch_id, period=period, budget=Decimal("0.00"),
-                                                 reserved=Decimal("0.00"), granted=Decimal("0.00"),
-                                                 updated_at=utcnow()))
-        row = store.one(conn, store.funds, for_update=True, branch_id=branch_id, period=period)
-    return row
+    return unit.current(conn).fund(branch_id, period)
 
 
 def _move(conn, branch_id: str, period: str, reserved: Decimal = Decimal(0), granted: Decimal = Decimal(0)) -> None:
-    table = store.funds
-    conn.execute(update(table).where(table.c.branch_id == branch_id, table.c.period == period).values(
-        reserved=table.c.reserved + reserved, granted=table.c.granted + granted, updated_at=utcnow()))
+    unit.current(conn).fund_move(branch_id, period, reserved=reserved, granted=granted)
 
 
 def available(row) -> Decimal:
@@ -208,9 +200,10 @@ def add_fact(conn, *, key: str, staff_id: str, branch_id: str, at: datetime, kin
              rule_id: str, policy: Policy, causes: list[dict], reason_en: str, reason_zh: str,
              bump: int = 0, level: str | None = None, group: str | None = None, free_notices: int = 0) -> bool:
     """Record a ladder fact (once: a fact already known is left as it is). True if it is new."""
-    if store.one(conn, store.ladder_facts, key=key) is not None:
+    work = unit.current(conn)
+    if work.fact(staff_id, key) is not None:
         return False
-    conn.execute(store.ladder_facts.insert().values(
+    work.add_fact(dict(
         key=key, staff_id=staff_id, branch_id=branch_id, at=at, kind=kind, bump=bump, level=level, grp=group,
         free_notices=free_notices, lapse_months=policy.lapse_months, excluded=False, subject=subject,
         rule_id=rule_id, policy_version=policy.version, appeal_days=policy.appeal_days,
@@ -218,8 +211,8 @@ def add_fact(conn, *, key: str, staff_id: str, branch_id: str, at: datetime, kin
     return True
 
 
-def exclude_fact(conn, key: str) -> None:
-    conn.execute(update(store.ladder_facts).where(store.ladder_facts.c.key == key).values(excluded=True))
+def exclude_fact(conn, staff_id: str, key: str) -> None:
+    unit.current(conn).update_fact(staff_id, key, excluded=True)
 
 
 IN_FORCE = ("issued", "acknowledged", "appealed", "upheld")
@@ -233,12 +226,13 @@ def recompute_ladder(conn, staff_id: str, at: datetime, causes: list[dict]) -> l
     are revoked and reissued at the right level: compensating entries, never edits.
     Returns the sanctions issued.
     """
-    facts = conn.execute(select(store.ladder_facts).where(store.ladder_facts.c.staff_id == staff_id)).mappings().all()
+    work = unit.current(conn)
+    facts = list(work.facts_of(staff_id))
     decided = model.ladder_decisions([
         model.Fact(key=f["key"], at=f["at"], kind=f["kind"], bump=f["bump"], level=f["level"], group=f["grp"],
                    free_notices=f["free_notices"], excluded=f["excluded"], lapse_months=f["lapse_months"])
         for f in facts])
-    rows = conn.execute(select(store.sanctions).where(store.sanctions.c.staff_id == staff_id)).mappings().all()
+    rows = list(work.sanctions_of(staff_id))
     current = {r["fact_key"]: r for r in rows if r["status"] in IN_FORCE}
     issued_count: dict[str, int] = {}
     for r in rows:
@@ -278,7 +272,7 @@ def issue_sanction(conn, fact, level: str, n: int, replaces: str | None = None,
                fact_key=fact["key"], policy_version=fact["policy_version"], causes=store.dumps(causes),
                reason_en=reason_en[:500], reason_zh=reason_zh[:500], issued_at=issued_at, expires_at=expires_at,
                appeal_deadline=deadline, status="issued", replaces=replaces)
-    conn.execute(store.sanctions.insert().values(**row))
+    unit.current(conn).add_sanction(row)
     add_entry(conn, entry_id=sanction_id, kind="sanction", staff_id=fact["staff_id"], branch_id=fact["branch_id"],
               subject=fact["subject"], policy_version=fact["policy_version"], causes=causes,
               reason_en=reason_en, reason_zh=reason_zh, occurred_at=issued_at, level=level,
@@ -296,8 +290,7 @@ def issue_sanction(conn, fact, level: str, n: int, replaces: str | None = None,
 def revoke_sanction(conn, sanction, at: datetime, causes: list[dict], *, cause: str, reason_en: str,
                     reason_zh: str, status: str = "revoked") -> None:
     """Revoke a sanction with a compensating ledger entry and ``lsq.sanction.revoked.v1``."""
-    conn.execute(update(store.sanctions).where(store.sanctions.c.id == sanction["id"]).values(
-        status=status, revoked_at=at))
+    unit.current(conn).update_sanction(sanction["id"], status=status, revoked_at=at)
     entry = model.entry_id("revocation", sanction["id"])
     full_en = f"{LEVEL_EN[sanction['level']].capitalize()} revoked: {reason_en}"
     full_zh = f"撤销{LADDER_ZH[sanction['level']]}：{reason_zh}"

@@ -99,7 +99,7 @@ def set_budget(db: Database, actor: Principal, branch_id: str, period: str, budg
     """Set a branch's fund budget for a period; it cannot go below what is already reserved and granted."""
     _check_period(period)
     amount = model.money(budget, "budget")
-    with db.transaction() as conn:
+    with db.transaction() as conn, unit.scope(conn):
         directory_view.require_branch(conn, branch_id)
         row = ledger.fund_row(conn, branch_id, period)
         committed = Decimal(row["reserved"]) + Decimal(row["granted"])
@@ -337,7 +337,8 @@ def decide_award(db: Database, group: str, actor: Principal, award_id: str, deci
             raise Conflict(f"this award is {award['status']}, not pending", f"该奖励状态为 {award['status']}，不是待审批",
                            code="not_pending")
         if decision == "approved" and award["waiting_for"] == "fund_short":
-            fund = ledger.fund_row(conn, award["branch_id"], award["period"])
+            fund = store.one(conn, store.funds, branch_id=award["branch_id"], period=award["period"]) or {
+                "budget": 0, "reserved": 0, "granted": 0}
             pol = ledger.policy(conn, award["policy_version"])
             free = ledger.available(fund)
             if Decimal(award["amount"]) > free and not (pol.shortfall == "pro_rata" and free > 0):

@@ -40,6 +40,19 @@ class Unit:
         self.awarded_changed: set[str] = set()
         self.tally: dict[tuple, list] = {}  # (staff, month, rule) -> [points, in_db]
         self.tally_dirty: set[tuple] = set()
+        # ladder state, per staff member: facts, sanctions, training watches
+        self.staff_loaded: set[str] = set()
+        self.facts: dict[str, dict] = {}
+        self.facts_by_staff: dict[str, list[dict]] = {}
+        self.sanctions: dict[str, dict] = {}
+        self.sanctions_by_staff: dict[str, list[dict]] = {}
+        self.watches: dict[str, dict] = {}
+        self.watches_by_staff: dict[str, list[dict]] = {}
+        self.revisions: dict[str, int | None] = {}
+        self.funds: dict[tuple, dict] = {}
+        self.completions: list[dict] = []
+        self._new: dict[str, list] = {"facts": [], "sanctions": [], "watches": [], "revisions": []}
+        self._changed: dict[str, dict] = {"facts": {}, "sanctions": {}, "watches": {}, "revisions": {}, "funds": {}}
 
     # -- append-only rows ------------------------------------------------------------------------
     def add_ledger(self, row: dict, causes: list[dict]) -> None:
@@ -108,10 +121,192 @@ class Unit:
         self.tally[key][0] += points
         self.tally_dirty.add(key)
 
+    # -- ladder state ----------------------------------------------------------------------------
+    def load_staff(self, staff_ids) -> None:
+        """Load the facts, sanctions and training watches of these staff members (3 queries)."""
+        wanted = sorted({s for s in staff_ids if s and s not in self.staff_loaded})
+        for chunk in _chunks(wanted, 1000):
+            for sid in chunk:
+                self.staff_loaded.add(sid)
+                self.facts_by_staff.setdefault(sid, [])
+                self.sanctions_by_staff.setdefault(sid, [])
+                self.watches_by_staff.setdefault(sid, [])
+            for table, index, by_staff, key in (
+                    (store.ladder_facts, self.facts, self.facts_by_staff, "key"),
+                    (store.sanctions, self.sanctions, self.sanctions_by_staff, "id"),
+                    (store.requirement_watch, self.watches, self.watches_by_staff, "subject")):
+                for row in self.conn.execute(select(table).where(table.c.staff_id.in_(chunk))).mappings():
+                    if row[key] not in index:
+                        index[row[key]] = dict(row)
+                        by_staff[row["staff_id"]].append(index[row[key]])
+
+    def facts_of(self, staff_id: str) -> list[dict]:
+        self.load_staff([staff_id])
+        return self.facts_by_staff[staff_id]
+
+    def fact(self, staff_id: str, key: str):
+        self.load_staff([staff_id])
+        return self.facts.get(key)
+
+    def add_fact(self, row: dict) -> None:
+        self.load_staff([row["staff_id"]])
+        self.facts[row["key"]] = row
+        self.facts_by_staff[row["staff_id"]].append(row)
+        self._new["facts"].append(row)
+
+    def update_fact(self, staff_id: str, key: str, **values) -> None:
+        row = self.fact(staff_id, key)
+        if row is None:
+            return
+        row.update(values)
+        self._changed["facts"].setdefault(key, {}).update(values)
+
+    def sanctions_of(self, staff_id: str) -> list[dict]:
+        self.load_staff([staff_id])
+        return self.sanctions_by_staff[staff_id]
+
+    def sanction(self, sanction_id: str):
+        if sanction_id not in self.sanctions:
+            row = store.one(self.conn, store.sanctions, id=sanction_id)
+            if row is None:
+                return None
+            self.load_staff([row["staff_id"]])
+        return self.sanctions.get(sanction_id)
+
+    def add_sanction(self, row: dict) -> None:
+        self.load_staff([row["staff_id"]])
+        row = {**{c.name: None for c in store.sanctions.columns}, **row}
+        self.sanctions[row["id"]] = row
+        self.sanctions_by_staff[row["staff_id"]].append(row)
+        self._new["sanctions"].append(row)
+
+    def update_sanction(self, sanction_id: str, **values) -> None:
+        row = self.sanction(sanction_id)
+        row.update(values)
+        self._changed["sanctions"].setdefault(sanction_id, {}).update(values)
+
+    def watches_of(self, staff_id: str) -> list[dict]:
+        self.load_staff([staff_id])
+        return self.watches_by_staff[staff_id]
+
+    def add_watch(self, row: dict) -> None:
+        self.load_staff([row["staff_id"]])
+        self.watches[row["subject"]] = row
+        self.watches_by_staff[row["staff_id"]].append(row)
+        self._new["watches"].append(row)
+
+    def update_watch(self, subject: str, **values) -> None:
+        self.watches[subject].update(values)
+        self._changed["watches"].setdefault(subject, {}).update(values)
+
+    def prefetch_revisions(self, subjects) -> None:
+        wanted = sorted({s for s in subjects if s not in self.revisions})
+        for chunk in _chunks(wanted, 1000):
+            for row in self.conn.execute(select(store.revisions).where(store.revisions.c.subject.in_(chunk))).mappings():
+                self.revisions[row["subject"]] = row["revision"]
+            for subject in chunk:
+                self.revisions.setdefault(subject, None)
+
+    def revision(self, subject: str):
+        self.prefetch_revisions([subject])
+        return self.revisions[subject]
+
+    def set_revision(self, subject: str, revision: int) -> None:
+        before = self.revision(subject)
+        self.revisions[subject] = revision
+        if before is None and subject not in self._new["revisions"]:
+            self._new["revisions"].append(subject)
+        elif subject not in self._new["revisions"]:
+            self._changed["revisions"][subject] = {"revision": revision}
+
+    # -- funds -----------------------------------------------------------------------------------
+    def prefetch_funds(self, keys) -> None:
+        """Lock (PostgreSQL) and load the funds a batch may draw on, in a fixed order."""
+        wanted = sorted({k for k in keys if k not in self.funds})
+        if not wanted:
+            return
+        t = store.funds
+        query = select(t).where(t.c.branch_id.in_(sorted({k[0] for k in wanted})),
+                                t.c.period.in_(sorted({k[1] for k in wanted}))).order_by(t.c.branch_id, t.c.period)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for row in self.conn.execute(query).mappings():
+            self.funds.setdefault((row["branch_id"], row["period"]), dict(row))
+
+    def fund(self, branch_id: str, period: str) -> dict:
+        """The fund row (locked until commit), created with a zero budget if missing."""
+        from decimal import Decimal
+
+        from shared.timeutil import utcnow
+        key = (branch_id, period)
+        if key not in self.funds:
+            self.prefetch_funds([key])
+        if key not in self.funds:
+            zero = Decimal("0.00")
+            self.conn.execute(store.funds.insert().values(branch_id=branch_id, period=period, budget=zero,
+                                                          reserved=zero, granted=zero, updated_at=utcnow()))
+            self.funds[key] = dict(branch_id=branch_id, period=period, budget=zero, reserved=zero, granted=zero,
+                                   updated_at=utcnow())
+        return self.funds[key]
+
+    def fund_move(self, branch_id: str, period: str, reserved=0, granted=0) -> None:
+        from decimal import Decimal
+
+        from shared.timeutil import utcnow
+        row = self.fund(branch_id, period)
+        row["reserved"] = Decimal(row["reserved"]) + Decimal(reserved)
+        row["granted"] = Decimal(row["granted"]) + Decimal(granted)
+        row["updated_at"] = utcnow()
+        self._changed["funds"][(branch_id, period)] = {
+            "reserved": row["reserved"], "granted": row["granted"], "updated_at": row["updated_at"]}
+
+    def add_completion(self, row: dict) -> None:
+        self.completions.append(row)
+
     # -- writing ---------------------------------------------------------------------------------
+    def _flush_state(self) -> None:
+        conn = self.conn
+        for name, table in (("facts", store.ladder_facts), ("sanctions", store.sanctions),
+                            ("watches", store.requirement_watch)):
+            if self._new[name]:
+                conn.execute(table.insert(), [dict(r) for r in self._new[name]])
+                self._new[name] = []
+        if self._new["revisions"]:
+            conn.execute(store.revisions.insert(), [{"subject": s, "revision": self.revisions[s]}
+                                                    for s in self._new["revisions"]])
+            self._new["revisions"] = []
+        if self.completions:
+            conn.execute(store.completions.insert(), self.completions)
+            self.completions = []
+        for name, table, key in (("facts", store.ladder_facts, "key"), ("sanctions", store.sanctions, "id"),
+                                 ("watches", store.requirement_watch, "subject"),
+                                 ("revisions", store.revisions, "subject")):
+            changes = self._changed[name]
+            if not changes:
+                continue
+            # One executemany per set of changed columns (usually one or two sets).
+            groups: dict[tuple, list] = {}
+            for ident, values in changes.items():
+                groups.setdefault(tuple(sorted(values)), []).append((ident, values))
+            for columns, items in sorted(groups.items()):
+                statement = update(table).where(table.c[key] == bindparam("b_key")).values(
+                    **{c: bindparam(f"b_{c}") for c in columns})
+                conn.execute(statement, [{"b_key": ident, **{f"b_{c}": v[c] for c in columns}}
+                                         for ident, v in sorted(items, key=lambda i: str(i[0]))])
+            self._changed[name] = {}
+        if self._changed["funds"]:
+            t = store.funds
+            conn.execute(update(t).where(t.c.branch_id == bindparam("b_branch"), t.c.period == bindparam("b_period"))
+                         .values(reserved=bindparam("b_reserved"), granted=bindparam("b_granted"),
+                                 updated_at=bindparam("b_updated_at")),
+                         [{"b_branch": k[0], "b_period": k[1], **{f"b_{c}": v[c] for c in v}}
+                          for k, v in sorted(self._changed["funds"].items())])
+            self._changed["funds"] = {}
+
     def flush(self) -> None:
         """Write everything buffered; the caches stay valid (they now match the database)."""
         conn = self.conn
+        self._flush_state()
         if self.ledger_rows:
             conn.execute(store.ledger.insert(), self.ledger_rows)
             self.ledger_rows = []

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from services.incentive import service, store
 from services.incentive.handlers import HANDLERS
+from services.incentive.runner import IncentiveRunner
 from shared import outbox
 from shared.consumer import ConsumerRunner
 from shared.db import Database
@@ -26,9 +27,11 @@ def db(database_url):
     database.dispose()
 
 
-@pytest.fixture
-def runner(db):
-    runner = ConsumerRunner(db, "127.0.0.1:1", "lsq.incentive", HANDLERS)
+@pytest.fixture(params=["shared", "batched"])
+def runner(db, request):
+    """The shared runner (a unit of work per event) and the worker's (one per batch) must agree."""
+    factory = ConsumerRunner if request.param == "shared" else IncentiveRunner
+    runner = factory(db, "127.0.0.1:1", "lsq.incentive", HANDLERS)
     runner.apply_batch([branch_opened(B)])
     return runner
 
