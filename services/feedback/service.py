@@ -414,9 +414,10 @@ def _apply(conn, row: dict, action: str, data: dict, now: datetime, actor_role: 
         changes.update({k: row[k] for k in ("resolve_due_at", "resolve_at_risk_at")})
     if late is not None:
         row.update(_breach(conn, row, late, now, announce_only=True))
-    conn.execute(update(store.complaints).where(c.id == row["id"]).values(
-        **changes, **{k: row[k] for k in ("acknowledge_breached_at", "resolve_breached_at",
-                                           "escalated_to", "escalated_at")}))
+    # ``row`` holds the latest value of every column touched (changes, then any late breach).
+    touched = set(changes) | {"acknowledge_breached_at", "resolve_breached_at", "acknowledge_at_risk_sent_at",
+                              "resolve_at_risk_sent_at", "escalated_to", "escalated_at"}
+    conn.execute(update(store.complaints).where(c.id == row["id"]).values({k: row[k] for k in touched}))
     store.add_history(conn, row["id"], now, action, actor_role, actor_id, before, after,
                       data.get("note") or data.get("response"))
     for event_type, extra in events:
@@ -438,8 +439,11 @@ def _breach(conn, row: dict, signal: model.SlaSignal, now: datetime, announce_on
     row anyway); otherwise they are written here, guarded so a breach is announced once.
     """
     manager = _branch_manager(conn, row["branch_id"])
-    changes = {f"{signal.target}_breached_at": now, "escalated_to": manager or row.get("escalated_to"),
-               "escalated_at": now}
+    # A breach found after the at-risk point was skipped (worker down) settles the warning too, so
+    # the sweep does not select this complaint again.
+    changes = {f"{signal.target}_breached_at": now, f"{signal.target}_at_risk_sent_at":
+               row.get(f"{signal.target}_at_risk_sent_at") or now,
+               "escalated_to": manager or row.get("escalated_to"), "escalated_at": now}
     if not announce_only:
         guard = c[f"{signal.target}_breached_at"].is_(None)
         if not conn.execute(update(store.complaints).where(c.id == row["id"], guard).values(**changes)).rowcount:

@@ -389,11 +389,12 @@ def _summary(conn, survey_id: str) -> dict:
     }
 
 
-def _close(conn, survey: dict, closed_at: datetime) -> dict:
+def _close(conn, survey: dict, closed_at: datetime) -> dict | None:
+    """Close and announce; None if someone else closed it first (the announcement is theirs)."""
     s = store.surveys.c
     if not conn.execute(update(store.surveys).where(s.id == survey["id"], s.closed_at.is_(None))
                         .values(closed_at=closed_at)).rowcount:
-        raise Conflict("the survey is already closed", "问卷调查已结束", code="survey_closed")
+        return None
     responses = conn.execute(select(func.count()).select_from(store.survey_responses)
                              .where(store.survey_responses.c.survey_id == survey["id"])).scalar_one()
     outbox.add(conn, "lsq.survey.closed.v1", {"survey_id": survey["id"], "closed_at": closed_at,
@@ -408,9 +409,10 @@ def close_survey(db: Database, actor: Principal, survey_id: str) -> dict:
         survey = _survey(conn, survey_id, actor, for_update=True)
         for branch_id in json.loads(survey["branch_ids"]):
             actor.require_branch(branch_id)  # a branch manager closes only a survey of their branch alone
-        if survey["closed_at"] is not None:
+        closed = _close(conn, survey, now) if survey["closed_at"] is None else None
+        if closed is None:
             raise Conflict("the survey is already closed", "问卷调查已结束", code="survey_closed")
-        return _survey_view(_close(conn, survey, now), now)
+        return _survey_view(closed, now)
 
 
 def close_due_surveys(db: Database, now: datetime | None = None) -> int:
@@ -422,6 +424,6 @@ def close_due_surveys(db: Database, now: datetime | None = None) -> int:
         rows = conn.execute(select(store.surveys).where(s.closed_at.is_(None), s.closes_at <= now)
                             .limit(100)).mappings().all()
         for row in rows:
-            _close(conn, dict(row), row["closes_at"])
-            closed += 1
+            if _close(conn, dict(row), row["closes_at"]) is not None:
+                closed += 1
     return closed

@@ -242,3 +242,23 @@ def test_rate_limit_on_filing(database_url):
     assert codes[:10] == [201] * 10 and codes[10] == 429
     assert client.post("/complaints", json=COMPLAINT, headers={"X-Forwarded-For": client_address + "-other"}).status_code == 201
     app.extensions["lsq"].db.dispose()
+
+
+def test_a_sweep_after_an_outage_announces_the_breach_once_without_a_late_warning(client, db):
+    cid = _file(client)["id"]
+    assert service.sla_sweep(db, utcnow() + timedelta(hours=5)) == {"at_risk": 0, "breached": 1}
+    assert service.sla_sweep(db, utcnow() + timedelta(hours=6)) == {"at_risk": 0, "breached": 0}
+    assert _types(db, cid) == ["lsq.complaint.filed.v1", "lsq.complaint.sla_breached.v1"]
+
+
+def test_a_target_met_late_is_still_announced_as_breached_once(client, db):
+    cid = _file(client)["id"]
+    with db.transaction() as conn:  # the worker was down while the acknowledgement target passed
+        conn.execute(update(store.complaints).where(store.complaints.c.id == cid)
+                     .values(acknowledge_due_at=utcnow() - timedelta(minutes=5)))
+    acknowledged = _act(client, cid, "acknowledge").json
+    assert acknowledged["acknowledge_breached_at"] and acknowledged["escalated_to"] == MANAGER_1
+    assert service.sla_sweep(db, utcnow() + timedelta(minutes=1)) == {"at_risk": 0, "breached": 0}
+    with db.read() as conn:
+        breaches = outbox.events_for(conn, subject=cid, event_type="lsq.complaint.sla_breached.v1")
+    assert [b.data["target"] for b in breaches] == ["acknowledge"]

@@ -175,3 +175,19 @@ def test_survey_dates_and_scope(client):
     scheduled = _survey(client, opens_at=rfc3339(now + timedelta(days=1)))
     assert scheduled["state"] == "scheduled"
     assert _answer(client, scheduled["id"], {"UG": "student", "GS3": 3}, branch_id=B1).status_code == 409
+
+
+def test_the_worker_closes_surveys_past_their_closing_time_once(client, db):
+    from sqlalchemy import update
+
+    from services.feedback import store, surveys
+    sid = _survey(client)["id"]
+    assert surveys.close_due_surveys(db) == 0
+    with db.transaction() as conn:
+        conn.execute(update(store.surveys).where(store.surveys.c.id == sid)
+                     .values(closes_at=utcnow() - timedelta(minutes=1)))
+    assert surveys.close_due_surveys(db) == 1
+    assert surveys.close_due_surveys(db) == 0
+    assert client.post(f"/surveys/{sid}/close", headers=ADMIN).status_code == 409
+    with db.read() as conn:
+        assert len(outbox.events_for(conn, subject=sid, event_type="lsq.survey.closed.v1")) == 1
