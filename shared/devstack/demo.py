@@ -493,7 +493,7 @@ def seed(args, out=print) -> dict:
     grades = {}
     for r in results:
         grades[r["grade"] or "unscored"] = grades.get(r["grade"] or "unscored", 0) + 1
-    out(f"  evaluation: cycle {month} published, {len(submissions)} ratings, grades {grades} / 考评已公布")
+    out(f"  evaluation: cycle {month} published, {len(submissions)} ratings, {_counts(grades, GRADE_ZH)} / 考评已公布")
 
     # -- incentive: let the worker decide, then people act on its decisions --------------------------
     api.wait("the incentive worker to read every event",
@@ -622,6 +622,15 @@ def summarise(api: Client, admin: dict, branches: list, staff: list, cycle: dict
     }
 
 
+GRADE_ZH = {"excellent": "优秀", "good": "良好", "satisfactory": "合格", "unsatisfactory": "不合格", "unscored": "无评分"}
+LEVEL_ZH = {"notice": "提醒", "verbal_warning": "口头警告", "written_warning": "书面警告",
+            "improvement_plan": "改进计划", "referral": "移交纪委"}
+
+
+def _counts(counts: dict, words: dict) -> str:
+    return " · ".join(f"{words.get(k, k)} {k} {counts[k]}" for k in words if k in counts) or "-"
+
+
 def report(summary: dict, out=print) -> None:
     """The short bilingual summary and where to look."""
     c, e, i = summary["complaints"], summary["evaluation"], summary["incentive"]
@@ -633,13 +642,14 @@ def report(summary: dict, out=print) -> None:
     out(f"  投诉 complaints {c['filed']} (成立 substantiated {c['substantiated']}, 未受理 still new {c['open']}) · "
         f"表扬 praise {s['praise']} (驳回 rejected {s['praise_rejected']}) · 服务台评价 desk ratings {s['ratings']}")
     out(f"  满意度调查 survey answers {summary['survey']['responses']} · 读者座谈会 reader forums {s['forums']}")
-    out(f"  考评 evaluation {e['period']} {e['status']}: {e['grades']}")
+    out(f"  考评 evaluation {e['period']} {e['status']}: {_counts(e['grades'], GRADE_ZH)}")
     out(f"  培训 training completions {summary['training']['completions']} · 外部学习 external approved "
         f"{s['external_approved']} (rejected {s['external_rejected']}) · 今日到期 requirements due today "
         f"{s['requirements_due_today']}")
     out(f"  奖励 awards granted {i['awards']['granted']} ({i['granted_amount']:.2f} CNY, fund {i['fund_period']}), "
-        f"pending {i['awards']['pending']} · 处分 sanctions {i['sanctions']} · 申诉撤销 overturned {i['overturned']}, "
-        f"维持 upheld {i['upheld']} · 积分 points {i['points']}")
+        f"pending {i['awards']['pending']} · 积分 points {i['points']}")
+    out(f"  处分 sanctions: {_counts(i['sanctions'], LEVEL_ZH)} · 申诉撤销 overturned {i['overturned']}, "
+        f"维持 upheld {i['upheld']}")
     out("")
     out("Not instant / 需要时间:")
     out(f"  {s['complaints_open_for_sla']} urgent complaints are left unacknowledged: the feedback worker reports "
