@@ -146,6 +146,7 @@ def _withdraw_superseded(conn, event: Event, subject: str, matching: list, at: d
     causes = [event.cause()]
     wanted = {r.id: r for r in matching}
     keep = set()
+    work.flush()  # a revision (rare): awards are read with SQL
     for award in conn.execute(select(store.awards).where(store.awards.c.subject == subject,
                                                          store.awards.c.status.in_(("granted", "pending")))).mappings():
         rule = wanted.get(award["rule_id"])
@@ -241,7 +242,6 @@ def _watch_requirement(conn, event: Event, rule, pol, at, subject, staff_id) -> 
     """A training requirement overdue: escalate after N days unless the training is completed."""
     d = event.data
     escalate_at = start_of_day(d["overdue_since"]) + timedelta(days=rule.sanction["escalate_after_days"])
-    unit.current(conn).flush()  # completions are read with SQL below
     status = "cleared" if _completion_clears(conn, staff_id, d.get("course_id"), start_of_day(d["overdue_since"]),
                                             escalate_at) else "waiting"
     unit.current(conn).add_watch(dict(
@@ -253,15 +253,11 @@ def _watch_requirement(conn, event: Event, rule, pol, at, subject, staff_id) -> 
 
 
 def _completion_clears(conn, staff_id: str, course_id: str | None, since: datetime, until: datetime) -> bool:
-    """A completion of the required course (any training, for an hours requirement) in the window."""
-    query = select(store.completions.c.completion_id).where(
-        store.completions.c.staff_id == staff_id, store.completions.c.completed_at >= since - timedelta(days=366),
-        store.completions.c.completed_at <= until)
+    """A completion of the required course in the year before the grace period ends (any training
+    completed since the requirement became overdue, for an hours requirement)."""
     if course_id:
-        query = query.where(store.completions.c.course_id == course_id)
-    else:
-        query = query.where(store.completions.c.completed_at >= since)
-    return conn.execute(query.limit(1)).first() is not None
+        return unit.current(conn).completion_between(staff_id, course_id, since - timedelta(days=366), until)
+    return unit.current(conn).completion_between(staff_id, None, since, until)
 
 
 def escalate_due(conn, now: datetime, staff_id: str | None = None) -> int:
@@ -410,6 +406,7 @@ def on_appeal_decided(conn, event: Event) -> None:
 def on_award_decided(conn, event: Event) -> None:
     """A branch manager's decision on a pending award."""
     d = event.data
+    unit.current(conn).flush()  # the award may have been decided earlier in this batch
     award = store.one(conn, store.awards, for_update=True, id=d["award_id"])
     if award is None or award["status"] != "pending":
         log.warning("award decision %s for %s in state %s ignored", event.id, d["award_id"], award and award["status"])

@@ -110,7 +110,7 @@ def request_award(conn, *, award_id: str, staff_id: str, branch_id: str, period:
                policy_version=policy.version, causes=store.dumps(causes), reason_en=reason_en[:500],
                reason_zh=reason_zh[:500], requested_at=at, decided_at=at if status == "granted" else None,
                decided_by=None, decision_note=None)
-    conn.execute(store.awards.insert().values(**row))
+    unit.current(conn).add_award(row)
     if status == "granted":
         _move(conn, branch_id, period, granted=reserve)
         _grant(conn, row, at, causes)

@@ -21,9 +21,11 @@ from sqlalchemy import bindparam, select, update
 
 from services.incentive import store
 from shared import events
+from shared.events.registry import InvalidEventData, _json_default
 from shared.outbox import outbox as outbox_table
 
 KEY = "incentive_unit"
+_SCHEMAS: dict = {}
 
 
 class Unit:
@@ -50,7 +52,9 @@ class Unit:
         self.watches_by_staff: dict[str, list[dict]] = {}
         self.revisions: dict[str, int | None] = {}
         self.funds: dict[tuple, dict] = {}
-        self.completions: list[dict] = []
+        self.completions: list[dict] = []  # new, to insert
+        self.completions_by_staff: dict[str, list[dict]] = {}
+        self.awards_new: list[dict] = []
         self._new: dict[str, list] = {"facts": [], "sanctions": [], "watches": [], "revisions": []}
         self._changed: dict[str, dict] = {"facts": {}, "sanctions": {}, "watches": {}, "revisions": {}, "funds": {}}
 
@@ -67,9 +71,16 @@ class Unit:
         return store.one(self.conn, store.ledger, id=entry_id)
 
     def emit(self, event_type: str, data: dict, caused_by: list[dict], occurred_at) -> str:
-        """``shared.outbox.add`` for a batch: validated the same way, inserted at flush."""
+        """``shared.outbox.add`` for a batch: validated against the registry the same way
+        (``EventType.validate``, with the schema instance reused), inserted at flush."""
         kind = events.get(event_type)
-        plain = kind.validate({**data, "caused_by": caused_by})
+        plain = json.loads(json.dumps({**data, "caused_by": caused_by}, default=_json_default))
+        schema = _SCHEMAS.get(event_type)
+        if schema is None:
+            schema = _SCHEMAS[event_type] = kind.schema()
+        errors = schema.validate(plain)
+        if errors:
+            raise InvalidEventData(event_type, errors)
         event_id = str(uuid.uuid4())
         self.outbox_rows.append(dict(
             event_id=event_id, type=kind.name, topic=kind.topic, key=kind.key_of(plain), source=kind.source,
@@ -131,6 +142,11 @@ class Unit:
                 self.facts_by_staff.setdefault(sid, [])
                 self.sanctions_by_staff.setdefault(sid, [])
                 self.watches_by_staff.setdefault(sid, [])
+                self.completions_by_staff.setdefault(sid, [])
+            t = store.completions
+            for row in self.conn.execute(select(t.c.staff_id, t.c.course_id, t.c.completed_at)
+                                         .where(t.c.staff_id.in_(chunk))).mappings():
+                self.completions_by_staff[row["staff_id"]].append(dict(row))
             for table, index, by_staff, key in (
                     (store.ladder_facts, self.facts, self.facts_by_staff, "key"),
                     (store.sanctions, self.sanctions, self.sanctions_by_staff, "id"),
@@ -261,7 +277,18 @@ class Unit:
             "reserved": row["reserved"], "granted": row["granted"], "updated_at": row["updated_at"]}
 
     def add_completion(self, row: dict) -> None:
+        self.load_staff([row["staff_id"]])
         self.completions.append(row)
+        self.completions_by_staff[row["staff_id"]].append(row)
+
+    def add_award(self, row: dict) -> None:
+        self.awards_new.append(row)
+
+    def completion_between(self, staff_id: str, course_id: str | None, since, until) -> bool:
+        """A completion of ``course_id`` (any course when None) by the staff member in [since, until]."""
+        self.load_staff([staff_id])
+        return any(since <= row["completed_at"] <= until and (course_id is None or row["course_id"] == course_id)
+                   for row in self.completions_by_staff[staff_id])
 
     # -- writing ---------------------------------------------------------------------------------
     def _flush_state(self) -> None:
@@ -278,6 +305,9 @@ class Unit:
         if self.completions:
             conn.execute(store.completions.insert(), self.completions)
             self.completions = []
+        if self.awards_new:
+            conn.execute(store.awards.insert(), self.awards_new)
+            self.awards_new = []
         for name, table, key in (("facts", store.ladder_facts, "key"), ("sanctions", store.sanctions, "id"),
                                  ("watches", store.requirement_watch, "subject"),
                                  ("revisions", store.revisions, "subject")):
