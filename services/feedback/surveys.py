@@ -234,6 +234,20 @@ def _rollups(cells, keys: list, measures) -> object:
     return union_all(*parts)
 
 
+def _triad_means(row) -> dict:
+    """Mean minimum, desired and perceived (from SQL) and the LibQUAL+ gaps derived from them.
+
+    Every triad answer has all three levels, so mean(perceived - minimum) = mean(perceived) -
+    mean(minimum): the gaps come from ``model.gaps`` on the unrounded means.
+    """
+    if row is None or row.perceived is None:
+        return {"minimum": None, "desired": None, "perceived": None, "adequacy_gap": None, "superiority_gap": None}
+    minimum, desired, perceived = float(row.minimum), float(row.desired), float(row.perceived)
+    gaps = model.gaps(minimum, desired, perceived)
+    return {"minimum": _num(minimum), "desired": _num(desired), "perceived": _num(perceived),
+            "adequacy_gap": _num(gaps["adequacy_gap"]), "superiority_gap": _num(gaps["superiority_gap"])}
+
+
 def _kept(n, expr):
     """Suppression in SQL: figures of a group with fewer than MIN_GROUP_SIZE answers come back NULL."""
     return case((n >= model.MIN_GROUP_SIZE, expr), else_=None)
@@ -257,10 +271,8 @@ def _item_rows(conn, survey_id: str) -> tuple[list[dict], list[dict]]:
         per = 1.0 * func.sum(c.s_per)
         return [_kept(n, n).label("n"), _kept(n, 1.0 * func.sum(c.s_min) / n).label("minimum"),
                 _kept(n, 1.0 * func.sum(c.s_des) / n).label("desired"), _kept(n, per / n).label("perceived"),
-                _kept(n, (per - func.sum(c.s_min)) / n).label("adequacy_gap"),
-                _kept(n, (per - func.sum(c.s_des)) / n).label("superiority_gap"),
                 _kept(n, func.sum(c.na)).label("na"), _kept(n, 1.0 * func.sum(c.s_val) / n).label("mean"),
-                _kept(n, 100.0 * (func.sum(c.promoters) - func.sum(c.detractors)) / n).label("nps")]
+                _kept(n, func.sum(c.promoters)).label("promoters"), _kept(n, func.sum(c.detractors)).label("detractors")]
 
     items, choices = [], []
     for row in conn.execute(_rollups(cells, ["item_code", "item_type", "dimension", "choice"], measures)):
@@ -270,15 +282,12 @@ def _item_rows(conn, survey_id: str) -> tuple[list[dict], list[dict]]:
             choices.append({**base, "choice": row.choice})
             continue
         triad, value = row.item_type == "triad", row.item_type in ("likert", "nps")
-        items.append({**base, "item_type": row.item_type, "dimension": row.dimension,
-                      "minimum": _num(row.minimum) if triad else None,
-                      "desired": _num(row.desired) if triad else None,
-                      "perceived": _num(row.perceived) if triad else None,
-                      "adequacy_gap": _num(row.adequacy_gap) if triad else None,
-                      "superiority_gap": _num(row.superiority_gap) if triad else None,
+        means = _triad_means(row) if triad else _triad_means(None)
+        nps = (model.nps(int(row.promoters), int(row.detractors), int(row.n))
+               if row.item_type == "nps" and row.n is not None else None)
+        items.append({**base, "item_type": row.item_type, "dimension": row.dimension, **means,
                       "na": None if row.na is None else int(row.na),
-                      "mean": _num(row.mean) if value else None,
-                      "nps": _num(row.nps, 1) if row.item_type == "nps" else None})
+                      "mean": _num(row.mean) if value else None, "nps": _num(nps, 1)})
     return items, choices
 
 
@@ -307,14 +316,10 @@ def _dimension_rows(conn, survey_id: str) -> list[dict]:
 
         return [_kept(n, n).label("n"), per_triad(1.0 * func.sum(c.s_min)).label("minimum"),
                 per_triad(1.0 * func.sum(c.s_des)).label("desired"), per_triad(per).label("perceived"),
-                per_triad(per - func.sum(c.s_min)).label("adequacy_gap"),
-                per_triad(per - func.sum(c.s_des)).label("superiority_gap"),
                 _kept(n, case((values > 0, 1.0 * func.sum(c.s_val) / values), else_=None)).label("mean")]
 
     return [{"dimension": row.dimension, "group_by": row.group_by, "group": row.grp, "suppressed": row.n is None,
-             "n": None if row.n is None else int(row.n), "minimum": _num(row.minimum), "desired": _num(row.desired),
-             "perceived": _num(row.perceived), "adequacy_gap": _num(row.adequacy_gap),
-             "superiority_gap": _num(row.superiority_gap), "mean": _num(row.mean)}
+             "n": None if row.n is None else int(row.n), **_triad_means(row), "mean": _num(row.mean)}
             for row in conn.execute(_rollups(cells, ["dimension"], measures))]
 
 
