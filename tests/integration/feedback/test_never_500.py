@@ -1,4 +1,5 @@
-"""Whatever a reader sends to the anonymous endpoints, the answer is a 2xx or a clear 4xx, never 500."""
+"""Whatever a reader sends to the anonymous endpoints (or an admin to the settings), the answer is a
+2xx or a clear 4xx, never 500."""
 from datetime import timedelta
 
 import pytest
@@ -32,6 +33,9 @@ survey_answers = st.builds(lambda base, extra: {**base, **extra},
                                                   "GS3": st.one_of(st.just(4), scalars)}),
                            st.dictionaries(st.sampled_from(["AF1", "PL2", "GS1", "NPS", "VISIT", "COMMENT", "XX"]),
                                            st.one_of(triads, json_values), max_size=5))
+hours = st.fixed_dictionaries({"week": st.dictionaries(st.sampled_from(["mon", "tue", "sun", "xyz"]),
+                                                      st.lists(st.lists(scalars, max_size=3), max_size=3), max_size=3)},
+                              optional={"timezone": scalars, "closed_dates": st.lists(scalars, max_size=3)})
 COMPLAINT_KEYS = ["branch_id", "service_point_id", "staff_id", "category", "severity", "channel", "description",
                   "contact"]
 
@@ -48,8 +52,8 @@ def test_anonymous_endpoints_never_answer_500(sqlite_url):
 
     @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
     @given(complaint=_bodies(COMPLAINT_KEYS), answers=survey_answers, other=json_values,
-           path=st.text(max_size=20))
-    def check(complaint, answers, other, path):
+           path=st.text(max_size=20), opening=st.one_of(hours, json_values))
+    def check(complaint, answers, other, path, opening):
         responses = [
             client.post("/complaints", json=complaint),
             client.post(f"/surveys/{survey_id}/responses", json={"answers": answers, "branch_id": B1}),
@@ -58,6 +62,12 @@ def test_anonymous_endpoints_never_answer_500(sqlite_url):
             client.post("/ratings", json=other),
             client.post(f"/complaints/track/{code}/rating", json=other),
             client.get(f"/complaints/track/{path.replace('/', '')}x"),
+            # and what a network admin may send to the settings
+            client.put(f"/branches/{B1}/opening-hours", json=opening, headers=ADMIN),
+            client.put("/sla-policy", json=other, headers=ADMIN),
+            client.post("/instruments", json=other, headers=ADMIN),
+            client.post("/surveys", json=other, headers=ADMIN),
+            client.post("/forums", json=other, headers=ADMIN),
         ]
         for response in responses:
             assert response.status_code < 500, (response.request.path, response.get_data(as_text=True))
