@@ -3,6 +3,9 @@
 It follows the LibQUAL+ design (three dimensions, each item rated as the minimum acceptable, the
 desired and the perceived level of service on 1-9) but the wording is our own, written for a
 Chinese public library network, plus general-satisfaction items, NPS, the user group and comments.
+
+Version 1 is what the first migration seeds: do not edit it in place. A revised questionnaire is a
+new version (``POST /instruments`` with code ``lsq-core``, or a new migration that inserts it).
 """
 from __future__ import annotations
 
