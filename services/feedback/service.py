@@ -335,15 +335,20 @@ def assign(db: Database, actor: Principal, complaint_id: str, handler_id: str, n
     with db.transaction() as conn:
         row = _handling(conn, actor, complaint_id)
         model.check_assign(row["status"])
-        handler = directory_view.require_staff(conn, handler_id, field="handler_id")
-        if handler["branch_id"] != row["branch_id"]:
-            raise Invalid(f"staff member {handler_id} does not work at branch {row['branch_id']}",
-                          f"员工 {handler_id} 不属于分馆 {row['branch_id']}", field="handler_id")
+        _require_handler(conn, handler_id, row["branch_id"])
         conn.execute(update(store.complaints).where(c.id == complaint_id).values(handler_id=handler_id, updated_at=now))
         store.add_history(conn, complaint_id, now, "assign", actor.role, actor.staff_id, row["status"],
                           row["status"], note or f"handler {handler_id}")
         row.update(handler_id=handler_id, updated_at=now)
         return complaint_view(conn, row, "full")
+
+
+def _require_handler(conn, handler_id: str, branch_id: str) -> None:
+    """A handler is a known, active staff member of the complaint's branch (422 naming handler_id)."""
+    handler = directory_view.require_staff(conn, handler_id, field="handler_id")
+    if handler["branch_id"] != branch_id:
+        raise Invalid(f"staff member {handler_id} does not work at branch {branch_id}",
+                      f"员工 {handler_id} 不属于分馆 {branch_id}", field="handler_id")
 
 
 def transition(db: Database, actor: Principal, complaint_id: str, action: str, data: dict) -> dict:
@@ -380,7 +385,7 @@ def _apply(conn, row: dict, action: str, data: dict, now: datetime, actor_role: 
     if action == "acknowledge":
         changes["acknowledged_at"] = now
         if data.get("handler_id"):
-            directory_view.require_staff(conn, data["handler_id"], field="handler_id")
+            _require_handler(conn, data["handler_id"], row["branch_id"])
             changes["handler_id"] = data["handler_id"]
         late = model.late_breach(row, "acknowledge", now)
         events.append(("lsq.complaint.acknowledged.v1", {

@@ -65,6 +65,8 @@ def test_full_lifecycle_with_rating(client, db):
 
 def test_invalid_transition_is_409_and_bad_input_is_422(client):
     cid = _file(client)["id"]
+    other_branch = _act(client, cid, "acknowledge", {"handler_id": "staff-2"})  # works at branch 2
+    assert other_branch.status_code == 422 and "handler_id" in other_branch.json["errors"]
     response = _act(client, cid, "resolve", {"outcome": "substantiated", "response": "x"})
     assert response.status_code == 409 and response.json["code"] == "invalid_transition"
     assert response.json["message_zh"]
