@@ -59,7 +59,9 @@ def create_db_engine(url: str, pool_size: int = 5) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock up front; readers (Database.read) must not, or every
+            # query would queue behind the writers.
+            conn.exec_driver_sql("BEGIN" if conn.info.get("lsq_read_only") else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
@@ -126,9 +128,13 @@ class Database:
 
     @contextlib.contextmanager
     def read(self):
-        """A connection for queries only."""
+        """A connection for queries only (on SQLite it does not take the write lock)."""
         with self.engine.connect() as conn:
-            yield conn
+            conn.info["lsq_read_only"] = True  # info belongs to the pooled DBAPI connection:
+            try:                               # cleared again before it goes back to the pool
+                yield conn
+            finally:
+                conn.info.pop("lsq_read_only", None)
 
     def ring_doorbell(self) -> None:
         """Tell the relay (another process) that new outbox rows are committed: one UDP datagram.

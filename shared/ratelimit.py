@@ -40,9 +40,10 @@ class RateLimiter:
 
 
 def client_address() -> str:
-    """The caller's address: the first X-Forwarded-For hop behind a proxy, else the peer."""
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    return forwarded.split(",")[0].strip() or request.remote_addr or "unknown"
+    """The caller's address. Behind trusted proxies (``LSQ_PROXY_HOPS``), ``create_service_app``
+    installs werkzeug's ProxyFix, which sets ``remote_addr`` from X-Forwarded-For; a client's own
+    X-Forwarded-For is never trusted otherwise."""
+    return request.remote_addr or "unknown"
 
 
 def rate_limited(per_minute: int, burst: int | None = None):

@@ -8,6 +8,7 @@ One JSON error format for every 4xx/5xx::
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -99,6 +100,11 @@ def create_service_app(service: str, *, title: str, description: str, blueprints
     app.config.update({k: v for k, v in (config or {}).items() if k != "SETTINGS"})
     if not app.testing:
         logs.configure(service)
+    proxy_hops = int(os.environ.get("LSQ_PROXY_HOPS", "0"))
+    if proxy_hops:
+        # Only behind proxies we run: they append the real client to X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops, x_proto=proxy_hops)
     db = Database(settings.database_url, service, doorbell_port=settings.relay_doorbell_port)
     if migrate:
         db.migrate()

@@ -90,3 +90,19 @@ def test_bug_in_a_handler_is_dead_lettered_after_max_attempts_and_the_rest_appli
     assert runner._consumer.commits == [{("lsq.staff", 0): 4}]
     # the good ones were applied exactly once, despite the batch being rolled back and replayed
     assert runner.apply_batch([Event.from_record(_record(0, 1, "good"))]) == ["duplicate"]
+
+
+def test_reading_does_not_block_writers_on_sqlite(db):
+    import threading
+    from sqlalchemy import text
+    with db.read() as reader:
+        reader.execute(text("SELECT count(*) FROM outbox")).scalar()  # a read transaction is open
+        done = threading.Event()
+
+        def write():
+            with db.transaction() as conn:
+                conn.execute(text("DELETE FROM outbox"))
+            done.set()
+
+        threading.Thread(target=write, daemon=True).start()
+        assert done.wait(5), "a writer waited for a reader"
