@@ -69,9 +69,11 @@ def _seed(database_url: str) -> None:
     db.dispose()
 
 
-def _start(app_spec: str, port: int, workers: int, env: dict, log: Path) -> subprocess.Popen:
+def _start(app_spec: str, port: int, workers: int, env: dict, log: Path, threads: int = 1) -> subprocess.Popen:
+    worker_class = ["--worker-class", "sync"] if threads == 1 else ["--worker-class", "gthread", "--threads",
+                                                                     str(threads)]
     command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-               "--worker-class", "sync", "--log-level", "warning", app_spec]
+               *worker_class, "--log-level", "warning", app_spec]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
     deadline = time.monotonic() + 60
@@ -144,6 +146,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (gthread) for both servers; 1 = sync workers")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
     # Stopped from outside (timeout, Ctrl-C): still stop the gunicorn servers in ``finally``.
@@ -154,6 +158,7 @@ def main() -> None:
     _seed(database_url)
     env = {**os.environ, "LSQ_FEEDBACK_DATABASE_URL": database_url, "LSQ_JWT_SECRET": "bench-secret",
            "LSQ_FEEDBACK_RELAY_DOORBELL_PORT": str(free_port()), "LSQ_LOG_LEVEL": "WARNING",
+           "LSQ_PROXY_HOPS": "1",  # the load clients pose as many readers through X-Forwarded-For
            "PYTHONPATH": str(ROOT)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     servers = {}
@@ -162,7 +167,7 @@ def main() -> None:
         for key, spec in (("baseline", "bench.feedback_filing:baseline_app()"),
                           ("feedback", "services.feedback:create_app()")):
             port = free_port()
-            servers[key] = (port, _start(spec, port, args.workers, env, folder / f"{key}.log"))
+            servers[key] = (port, _start(spec, port, args.workers, env, folder / f"{key}.log", args.threads))
         # Rounds alternate between the two servers (an idle sync worker costs nothing), so a change
         # in the load of this shared machine hits both alike; the median round is reported.
         rates = {key: [] for key in servers}
@@ -173,7 +178,8 @@ def main() -> None:
                 rates[key].append(rate)
                 failures[key] += failed
         engine = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
-        print(f"gunicorn sync x{args.workers}, {args.clients} load processes, {args.rounds} alternating rounds "
+        kind = "sync" if args.threads == 1 else f"gthread x{args.threads} threads"
+        print(f"gunicorn {kind} x{args.workers} workers, {args.clients} load processes, {args.rounds} alternating rounds "
               f"of {args.seconds:.0f} s, {engine}")
         for key, values in rates.items():
             print(f"  {names[key]:36s} {statistics.median(values):8.0f} req/s median   "
