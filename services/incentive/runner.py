@@ -11,11 +11,36 @@ from __future__ import annotations
 from services.incentive import handlers, unit
 from shared import inbox, logs
 from shared.consumer import ConsumerRunner
-from shared.events.envelope import Event
+from marshmallow import EXCLUDE, ValidationError
+
+from shared.events import get as get_event_type
+from shared.events.envelope import Event, MalformedEnvelope
 
 
 class IncentiveRunner(ConsumerRunner):
     """``ConsumerRunner`` applying each batch in one incentive unit of work."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._schemas: dict = {}
+
+    def parse(self, record):
+        """As ``ConsumerRunner.parse`` (tolerant reader, poison on bad data), with each type's
+        schema built once instead of once per record (a large share of the CPU per event)."""
+        try:
+            event = Event.from_record(record)
+        except MalformedEnvelope as exc:
+            return None, "poison", str(exc)
+        if event.type not in self.handlers:
+            return None, "ignored", None
+        schema = self._schemas.get(event.type)
+        if schema is None:
+            schema = self._schemas[event.type] = get_event_type(event.type).schema(unknown=EXCLUDE)
+        try:
+            event.data = schema.load(event.data)
+        except ValidationError as exc:
+            return None, "poison", f"invalid data for {event.type}: {exc.messages}"
+        return event, None, None
 
     def apply_batch(self, events: list[Event]) -> list[str]:
         statuses = []

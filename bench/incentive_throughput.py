@@ -1,0 +1,92 @@
+"""Incentive worker throughput over pre-produced mixed events, against a raw consumer.
+
+    .venv/bin/python -m bench.incentive_throughput [--events 200000]
+
+Produces ``--events`` realistic events (praise and rejections, training completions, evaluation
+results, complaint resolutions, SLA breaches, overdue training) to private topics, then measures:
+- baseline: a bare kafka-python consumer reading and JSON-decoding every record;
+- incentive: the worker's consumer (``IncentiveRunner`` with the real handlers) applying them to an
+  empty database (PostgreSQL when DATABASE_URL names a server, else SQLite), with idempotency
+  (inbox), ledger, state and outbox writes, one transaction per poll of up to 500 records.
+Prints both rates and the ratio (goal: >= 0.25 and >= 5,000 events/s). Topics and database are
+removed afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+import uuid
+
+from sqlalchemy import func, select
+
+from bench.incentive_common import (assigned_consumer, delete_topics, drop_database, fresh_database, mixed_events,
+                                    private_topics, produce, raw_consume, set_budgets)
+from services.incentive import store
+from services.incentive.handlers import HANDLERS
+from services.incentive.replay import consumed_topics
+from services.incentive.runner import IncentiveRunner
+from shared.db import Database
+
+
+def run_worker(url: str, topics: list[str], expected: int, timeout: float) -> tuple[float, dict]:
+    """Apply every record with the incentive consumer; returns (seconds, status counts)."""
+    db = Database(url, "incentive")
+    db.migrate()
+    set_budgets(db)
+    group = f"bench-{uuid.uuid4().hex[:8]}"
+    runner = IncentiveRunner(db, "127.0.0.1:9092", group, HANDLERS, topics=topics,
+                             consumer_factory=lambda: assigned_consumer(topics, group))
+    counts: dict[str, int] = {}
+    original = runner.process
+
+    def counting(records):
+        outcomes = original(records)
+        for outcome in outcomes:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        return outcomes
+
+    runner.process = counting
+    started = time.perf_counter()
+    thread = threading.Thread(target=runner.run, daemon=True)
+    thread.start()
+    deadline = started + timeout
+    while sum(counts.values()) < expected and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    runner.stop.set()
+    thread.join(30)
+    with db.read() as conn:
+        counts["ledger_entries"] = conn.execute(select(func.count()).select_from(store.ledger)).scalar_one()
+    db.dispose()
+    if sum(v for k, v in counts.items() if k != "ledger_entries") < expected:
+        raise RuntimeError(f"worker applied only {counts} of {expected} within {timeout}s")
+    return elapsed, counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="incentive worker throughput")
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--timeout", type=float, default=150)
+    args = parser.parse_args(argv)
+    prefix = f"bench{uuid.uuid4().hex[:8]}."
+    stream = mixed_events(args.events)
+    topics = private_topics(prefix, consumed_topics())
+    url = fresh_database("throughput")
+    try:
+        produced = produce(prefix, stream)
+        print(f"produced {len(stream)} events in {produced:.1f}s")
+        baseline = raw_consume(topics, len(stream))
+        print(f"baseline  raw kafka-python consumer: {len(stream) / baseline:9.0f} events/s")
+        elapsed, counts = run_worker(url, topics, len(stream), args.timeout)
+        rate = len(stream) / elapsed
+        print(f"incentive worker ({url.split(':')[0]}):     {rate:9.0f} events/s  {counts}")
+        print(f"ratio incentive / raw consumer: {rate / (len(stream) / baseline):.3f}  "
+              f"(goal >= 0.25 and >= 5000 events/s)")
+    finally:
+        delete_topics(topics)
+        drop_database(url)
+
+
+if __name__ == "__main__":
+    main()
