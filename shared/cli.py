@@ -144,7 +144,8 @@ def parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="seed a realistic network through the public APIs")
     demo.add_argument("--seed", type=int, default=2024)
-    demo.add_argument("--bootstrap", default=None, help="Kafka, watched to know when the workers caught up")
+    demo.add_argument("--bootstrap", dest="kafka", default=None,
+                      help="Kafka, watched to know when the workers caught up (default: as lsq up)")
     demo.add_argument("--summary-json", default=None, help="also write the summary figures to this file")
     demo.set_defaults(func=cmd_demo)
     return root

@@ -36,6 +36,9 @@ from shared.config import jwt_secret, service_port
 
 SERVICES = ("directory", "feedback", "evaluation", "training", "incentive")
 SHANGHAI = timezone(timedelta(hours=8))
+#: What the incentive worker reads (its own command topics included): the demo waits until it caught up.
+INCENTIVE_TOPICS = ["lsq.complaint", "lsq.praise", "lsq.evaluation", "lsq.training", "lsq.requirement",
+                    "lsq.sanction", "lsq.award"]
 WAIT = 60.0  # seconds any asynchronous step may take before the demo gives up
 
 BRANCHES = [
@@ -76,7 +79,7 @@ COMPLAINT_TEXTS = {
 }
 RESPONSES = {
     "substantiated": ("经核实情况属实，已对相关馆员进行批评教育并整改，感谢您的监督。",
-                      "We found your complaint justified; the staff member has been spoken to and we have put it right."),
+                      "We found your complaint justified; the staff member was spoken to and it was put right."),
     "partially_substantiated": ("经调查情况部分属实，我们已改进相关服务流程。",
                                 "Part of your complaint was justified; we have improved the procedure."),
     "unsubstantiated": ("经调查未发现违规情况，已向您说明相关规定，欢迎继续提出意见。",
@@ -105,6 +108,32 @@ SEMINARS = [("seminar", "公共图书馆服务创新研讨会", "Public library 
             ("teaching", "为社区读者讲授信息素养课", "Teaching an information-literacy class to residents", "社区文化中心")]
 
 
+READS_PER_ADDRESS = 8  # requests from one reader address, under every per-address limit
+
+
+def _can_bind(address: str) -> bool:
+    """Whether this machine can send from ``address`` (all of 127.0.0.0/8 on Linux)."""
+    import socket
+    try:
+        with socket.socket() as probe:
+            probe.bind((address, 0))
+        return True
+    except OSError:
+        return False
+
+
+class SourceAddressAdapter(requests.adapters.HTTPAdapter):
+    """Connections that leave from a given local address."""
+
+    def __init__(self, address: str, **kwargs):
+        self.address = address
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
 class DemoError(RuntimeError):
     """A step of the demo failed: the message says which call and what came back."""
 
@@ -119,30 +148,53 @@ class Client:
         self.http = requests.Session()
         self.http.mount("http://", requests.adapters.HTTPAdapter(pool_connections=10, pool_maxsize=20))
         self.calls = 0
-        self._ip = 0
+        # Where the reader addresses start: not part of the seeded story, and another run in the
+        # same minute must not find its readers' rate limits used up.
+        self._ip = random.SystemRandom().randrange(60_000) * READS_PER_ADDRESS
+        self.readers: dict[str, requests.Session] = {}
+        self.loopback_range = _can_bind("127.77.0.1")
 
     def token(self, role: str, staff_id: str | None = None, branch_id: str | None = None) -> dict:
         return {"Authorization": "Bearer " + issue_token(self.secret, role, staff_id=staff_id, branch_id=branch_id,
                                                          subject=staff_id or "lsq-demo")}
 
-    def reader(self) -> dict:
-        """Headers of an anonymous reader: each request comes from another (documentation-range)
-        address, as readers at different desks and phones do, so per-client rate limits apply to each."""
+    def reader(self) -> requests.Session:
+        """A session for an anonymous reader. Readers come from many addresses, and the reader
+        endpoints are rate-limited per address (10 to 20 a minute): on this machine's loopback
+        network (127.0.0.0/8) each few requests leave from another address, as from another reader.
+        Where only 127.0.0.1 exists (macOS) every reader shares it and a 429 is waited out."""
         self._ip += 1
-        return {"X-Forwarded-For": f"198.18.{self._ip // 250 % 250}.{self._ip % 250 + 1}"}
+        if not self.loopback_range:
+            return self.http
+        slot = self._ip // READS_PER_ADDRESS
+        address = f"127.77.{slot // 250 % 250}.{slot % 250 + 1}"
+        if address not in self.readers:
+            session = requests.Session()
+            session.mount("http://", SourceAddressAdapter(address))
+            # a reader's phone does not keep a connection open (and an idle one may be closed under us)
+            session.headers["Connection"] = "close"
+            self.readers[address] = session
+        return self.readers[address]
+
+    def close(self) -> None:
+        for session in self.readers.values():
+            session.close()
+        self.http.close()
 
     def call(self, method: str, service: str, path: str, *, headers=None, expect=(200, 201), retry_422=False,
-             **kwargs):
-        """One call; a 422 is retried for a while when the service may not know a new reference yet."""
+             via: requests.Session | None = None, **kwargs):
+        """One call; a 422 is retried for a while when the service may not know a new reference yet,
+        a 429 (a reader's rate limit) until the limit lets it through."""
         deadline = time.monotonic() + WAIT
         while True:
-            r = self.http.request(method, self.base[service] + path, headers=headers, timeout=30, **kwargs)
+            r = (via or self.http).request(method, self.base[service] + path, headers=headers, timeout=30, **kwargs)
             self.calls += 1
             if r.status_code in expect:
                 return r.json() if r.content else None
-            if not (retry_422 and r.status_code == 422 and time.monotonic() < deadline):
+            retry = (retry_422 and r.status_code == 422) or r.status_code == 429
+            if not (retry and time.monotonic() < deadline):
                 raise DemoError(f"{method} {service}{path} → {r.status_code}: {r.text[:400]}")
-            time.sleep(0.3)
+            time.sleep(0.3 if r.status_code == 422 else 2)
 
     def wait(self, what: str, probe, timeout: float = WAIT):
         """Poll ``probe`` until it returns something truthy."""
@@ -167,7 +219,8 @@ def group_of(service: str) -> str:
 
 
 def kafka_bootstrap(args) -> str:
-    return (getattr(args, "bootstrap", None) or os.environ.get("KAFKA_BOOTSTRAP")
+    """The broker ``lsq up`` uses: ``KAFKA_BOOTSTRAP``, else its own on ``LSQ_KAFKA_PORT`` (9092)."""
+    return (getattr(args, "kafka", None) or getattr(args, "bootstrap", None) or os.environ.get("KAFKA_BOOTSTRAP")
             or f"127.0.0.1:{os.environ.get('LSQ_KAFKA_PORT', '9092')}")
 
 
@@ -290,7 +343,8 @@ def seed(args, out=print) -> dict:
         api.call("POST", "training", "/sessions", headers=admin, json={
             "course_id": courses["SQ-REG"]["id"], "starts_at": starts.isoformat(),
             "ends_at": (starts + timedelta(hours=4)).isoformat(), "capacity": 40,
-            "link": "https://meeting.library.example.cn/sq-reg-2024", "trainer_staff_id": branches[0]["manager"]["id"]}),
+            "link": "https://meeting.library.example.cn/sq-reg-2024",
+            "trainer_staff_id": branches[0]["manager"]["id"]}),
         api.call("POST", "training", "/sessions", headers=branches[1]["mgr_auth"], json={
             "course_id": courses["RS-101"]["id"], "starts_at": starts.isoformat(),
             "ends_at": (starts + timedelta(hours=4)).isoformat(), "capacity": 25, "branch_id": branches[1]["id"],
@@ -312,7 +366,7 @@ def seed(args, out=print) -> dict:
             ratings.append({"service_point_id": rng.choice(s["branch"]["desks"]), "staff_id": s["id"],
                             "stars": stars, "wait_minutes": wait_minutes,
                             **({"comment": "等太久了 / waited too long"} if wait_minutes >= 40 else {})})
-    parallel([lambda body=body, h=api.reader(): api.call("POST", "feedback", "/ratings", json=body, headers=h)
+    parallel([lambda body=body, h=api.reader(): api.call("POST", "feedback", "/ratings", json=body, via=h)
               for body in ratings])
 
     praise_bodies = []
@@ -324,7 +378,7 @@ def seed(args, out=print) -> dict:
     spam_targets = rng.sample([s for s in staff if s["profile"] == "steady"], 6)
     praise_bodies += [{"branch_id": s["branch"]["id"], "staff_id": s["id"], "message": f"{SPAM[0]} / {SPAM[1]}"}
                       for s in spam_targets]
-    praised = parallel([lambda body=body, h=api.reader(): api.call("POST", "feedback", "/praise", json=body, headers=h)
+    praised = parallel([lambda body=body, h=api.reader(): api.call("POST", "feedback", "/praise", json=body, via=h)
                         for body in praise_bodies])
     rejected = 0
     for p in praised:
@@ -360,7 +414,7 @@ def seed(args, out=print) -> dict:
         else:
             outcomes.append(rng.choice(("unsubstantiated", "unsubstantiated", "partially_substantiated",
                                         "withdrawn", "investigating", "substantiated")))
-    filed = parallel([lambda c=c, h=api.reader(): api.call("POST", "feedback", "/complaints", json=c["body"], headers=h,
+    filed = parallel([lambda c=c, h=api.reader(): api.call("POST", "feedback", "/complaints", json=c["body"], via=h,
                                                            retry_422=True) for c in complaints])
     tracking = []
 
@@ -382,7 +436,7 @@ def seed(args, out=print) -> dict:
     for c, f, outcome in zip(complaints, filed, outcomes):
         handle(c, f, outcome)
     for code in tracking[::3]:
-        api.call("POST", "feedback", f"/complaints/track/{code}/rating", headers=api.reader(),
+        api.call("POST", "feedback", f"/complaints/track/{code}/rating", via=api.reader(),
                  json={"rating": rng.randint(2, 5), "comment": "处理及时 / dealt with promptly"})
 
     # the survey campaign: open over the demo branches, a few hundred answers, then closed
@@ -393,14 +447,15 @@ def seed(args, out=print) -> dict:
     form = api.call("GET", "feedback", f"/surveys/{survey['id']}/form")
     answers = [survey_answer(rng, form["instrument"]["items"], rng.choice(branches)["id"]) for _ in range(320)]
     parallel([lambda body=body, h=api.reader(): api.call("POST", "feedback", f"/surveys/{survey['id']}/responses",
-                                                         json=body, headers=h) for body in answers])
+                                                         json=body, via=h) for body in answers])
     api.call("POST", "feedback", f"/surveys/{survey['id']}/close", headers=admin)
 
     forums = 0
     for b, (title_zh, title_en) in zip(branches[:3], FORUM_TOPICS):
         picks = rng.sample(SUGGESTIONS, 3)
         forum = api.call("POST", "feedback", "/forums", headers=b["sup_auth"], json={
-            "branch_id": b["id"], "title": f"{title_zh} / {title_en}", "held_on": (today - timedelta(days=20)).isoformat(),
+            "branch_id": b["id"], "title": f"{title_zh} / {title_en}",
+            "held_on": (today - timedelta(days=20)).isoformat(),
             "attendance": rng.randint(18, 45), "minutes": "读者代表与馆方就服务改进进行了交流。Readers and staff discussed improvements.",
             "suggestions": [{"text": f"{zh} / {en}", "owner_id": b["supervisors"][1]["id"],
                              "due_on": (today + timedelta(days=60)).isoformat()} for zh, en in picks]})
@@ -425,11 +480,11 @@ def seed(args, out=print) -> dict:
     external = []
     for s in rng.sample(staff, 14):
         kind, zh, en, organiser = rng.choice(SEMINARS)
+        body = {"kind": kind, "title": f"{zh} / {en}", "organiser": organiser,
+                "activity_date": (today - timedelta(days=rng.randint(3, 60))).isoformat(),
+                "hours": float(rng.choice((3, 4, 6, 8))), "evidence_note": "参会证明已上传 / certificate of attendance"}
         external.append((s, api.call("POST", "training", "/external-activities",
-                                     headers=api.token("staff", s["id"], s["branch"]["id"]), json={
-                                         "kind": kind, "title": f"{zh} / {en}", "organiser": organiser,
-                                         "activity_date": (today - timedelta(days=rng.randint(3, 60))).isoformat(),
-                                         "hours": float(rng.choice((3, 4, 6, 8))), "evidence_note": "参会证明已上传 / certificate of attendance"})))
+                                     headers=api.token("staff", s["id"], s["branch"]["id"]), json=body)))
     approved = rejected_ext = 0
     for i, (s, activity) in enumerate(external):
         b = s["branch"]
@@ -461,28 +516,37 @@ def seed(args, out=print) -> dict:
     cycle = api.call("POST", "evaluation", "/cycles", headers=admin, json={
         "period": month, "scope": "branches", "branch_ids": [b["id"] for b in branches]})
     api.call("POST", "evaluation", f"/cycles/{cycle['id']}/open", headers=admin)
+    dimensions = [d["code"] for d in api.call("GET", "evaluation", f"/rubrics/{cycle['rubric_id']}",
+                                                headers=admin)["dimensions"]]
 
-    def scores_for(person) -> dict:
+    def scores_for(person, rater_type: str, k: int = 0) -> dict:
+        """The k-th rating of this kind a person receives. Drawn from its own generator: the
+        peers are assigned afresh in every cycle, so who gives it must not change what is given."""
+        draw = random.Random(f"{args.seed}:{person['employee_number'].split('-')[-1]}:{rater_type}:{k}")
         pick = {"star": (5, 5, 5, 5), "poor": (1, 2, 2, 1), "steady": (3, 4, 4, 5)}[person["profile"]]
-        return {d: rng.choice(pick) for d in ("service_attitude", "professional_competence", "efficiency", "compliance")}
+        if rater_type == "self" and person["profile"] == "poor":
+            pick = (3,)  # nobody thinks they are that bad
+        return {d: draw.choice(pick) for d in dimensions}
 
     by_id = {s["id"]: s for s in staff}
-    submissions = []
+    submissions, peer_raters = [], {}
     for rater in staff:
         b = rater["branch"]
-        auth = api.token(rater["role"] if rater["role"] != "branch_manager" else "branch_manager", rater["id"], b["id"])
+        auth = api.token(rater["role"], rater["id"], b["id"])
         tasks = api.call("GET", "evaluation", f"/cycles/{cycle['id']}/assignments", headers=auth)
-        mine = {**scores_for(rater)} if rater["profile"] != "poor" else {d: 3 for d in scores_for(rater)}
-        submissions.append((auth, {"staff_id": rater["id"], "rater_type": "self", "scores": mine}))
+        submissions.append((auth, {"staff_id": rater["id"], "rater_type": "self", "scores": scores_for(rater, "self")}))
         for peer in tasks["peers"]:
-            submissions.append((auth, {"staff_id": peer["staff_id"], "rater_type": "peer",
-                                       "scores": scores_for(by_id[peer["staff_id"]])}))
+            peer_raters.setdefault(peer["staff_id"], []).append((rater["employee_number"], auth))
+    for staff_id, raters in sorted(peer_raters.items()):
+        for k, (_, auth) in enumerate(sorted(raters, key=lambda r: r[0])):
+            submissions.append((auth, {"staff_id": staff_id, "rater_type": "peer",
+                                       "scores": scores_for(by_id[staff_id], "peer", k)}))
     for b in branches:
         for person in b["members"]:
             rater = b["manager"] if person in b["supervisors"] else b["supervisors"][0]
             auth = api.token(rater["role"], rater["id"], b["id"])
             submissions.append((auth, {"staff_id": person["id"], "rater_type": "supervisor",
-                                       "scores": scores_for(person),
+                                       "scores": scores_for(person, "supervisor"),
                                        "comment": "年度表现评价 / appraisal of the period"}))
     parallel([lambda a=a, body=body: api.call("POST", "evaluation", f"/cycles/{cycle['id']}/evaluations",
                                               headers=a, json=body) for a, body in submissions])
@@ -497,8 +561,7 @@ def seed(args, out=print) -> dict:
 
     # -- incentive: let the worker decide, then people act on its decisions --------------------------
     api.wait("the incentive worker to read every event",
-             lambda: lag.caught_up(group_of("incentive"), ["lsq.complaint", "lsq.praise", "lsq.evaluation", "lsq.training",
-                                                     "lsq.requirement"]))
+             lambda: lag.caught_up(group_of("incentive"), INCENTIVE_TOPICS))
     demo_ids = {b["id"] for b in branches}
 
     def sanctions(**params):
@@ -526,22 +589,23 @@ def seed(args, out=print) -> dict:
         "reason": "读者描述与事实有出入。/ The reader's account is not accurate."})
     api.call("POST", "incentive", f"/sanctions/{uphold['id']}/appeal/decision", headers=uphold["mgr"], json={
         "decision": "upheld", "note": "监控录像与投诉一致，维持处分。/ The CCTV matches the complaint."})
-    late = rng.choice(steady)
+    late = rng.choice([s for s in steady if s["role"] == "staff"])  # recorded by a supervisor, never oneself
     api.call("POST", "incentive", "/violations", headers=late["branch"]["sup_auth"], json={
         "staff_id": late["id"], "category": "punctuality",
         "description": "本月三次开馆迟到超过 15 分钟。/ Late for opening three times this month."})
-    api.wait("the incentive worker to catch up", lambda: lag.caught_up(group_of("incentive"), [
-        "lsq.complaint", "lsq.praise", "lsq.evaluation", "lsq.training", "lsq.requirement", "lsq.sanction", "lsq.award"])
-        and any(s["status"] == "overturned" for s in sanctions(status="overturned")))
+    api.wait("the incentive worker to catch up", lambda: lag.caught_up(group_of("incentive"), INCENTIVE_TOPICS)
+             and any(s["status"] == "overturned" for s in sanctions(status="overturned")))
 
     summary = summarise(api, admin, branches, staff, cycle, quarter, survey, {
         "ratings": len(ratings), "praise": len(praised), "praise_rejected": rejected, "complaints": len(complaints),
         "complaints_open_for_sla": outcomes.count("open"), "survey_answers": len(answers), "forums": forums,
-        "external_approved": approved, "external_rejected": rejected_ext, "requirements_due_today": assigned["assigned"],
+        "external_approved": approved, "external_rejected": rejected_ext,
+        "requirements_due_today": assigned["assigned"],
         "evaluation_ratings": len(submissions)})
     summary["run"], summary["tag"], summary["seconds"] = run, tag, round(time.monotonic() - started, 1)
     summary["api_calls"] = api.calls
     lag.close()
+    api.close()
     return summary
 
 
@@ -580,8 +644,8 @@ def summarise(api: Client, admin: dict, branches: list, staff: list, cycle: dict
     ids = [b["id"] for b in branches]
 
     def total(service, path, **params):
-        return sum(api.call("GET", service, path, headers=admin, params={"branch_id": b, "page_size": 1, **params})["total"]
-                   for b in ids)
+        return sum(api.call("GET", service, path, headers=admin,
+                            params={"branch_id": b, "page_size": 1, **params})["total"] for b in ids)
 
     complaints = {"filed": total("feedback", "/complaints"),
                   "substantiated": sum(1 for b in ids for c in api.call(
@@ -599,10 +663,12 @@ def summarise(api: Client, admin: dict, branches: list, staff: list, cycle: dict
         "GET", "incentive", "/funds", headers=admin, params={"branch_id": b, "period": quarter})["items"])
     levels = {}
     for b in ids:
-        for s in api.call("GET", "incentive", "/sanctions", headers=admin, params={"branch_id": b, "page_size": 500})["items"]:
+        for s in api.call("GET", "incentive", "/sanctions", headers=admin,
+                          params={"branch_id": b, "page_size": 500})["items"]:
             levels[s["level"]] = levels.get(s["level"], 0) + 1
     points = sum(e["points"] or 0 for b in ids for e in api.call(
-        "GET", "incentive", "/ledger", headers=admin, params={"branch_id": b, "kind": "points", "page_size": 500})["items"])
+        "GET", "incentive", "/ledger", headers=admin,
+        params={"branch_id": b, "kind": "points", "page_size": 500})["items"])
     certificates = sum(len(api.call("GET", "training", f"/staff/{s['id']}/transcript", headers=admin)["completed"])
                        for s in staff)
     return {
@@ -638,7 +704,8 @@ def report(summary: dict, out=print) -> None:
     port = {name: service_port(name) for name in SERVICES}
     out("")
     out(f"Seeded in {summary['seconds']} s ({summary['api_calls']} API calls) / 用时 {summary['seconds']} 秒")
-    out(f"  分馆 branches {summary['branches']} · 服务点 service points {summary['service_points']} · 馆员 staff {summary['staff']}")
+    out(f"  分馆 branches {summary['branches']} · 服务点 service points {summary['service_points']} · "
+        f"馆员 staff {summary['staff']}")
     out(f"  投诉 complaints {c['filed']} (成立 substantiated {c['substantiated']}, 未受理 still new {c['open']}) · "
         f"表扬 praise {s['praise']} (驳回 rejected {s['praise_rejected']}) · 服务台评价 desk ratings {s['ratings']}")
     out(f"  满意度调查 survey answers {summary['survey']['responses']} · 读者座谈会 reader forums {s['forums']}")
@@ -676,7 +743,8 @@ def main(args) -> int:
         summary = seed(args)
     except (DemoError, requests.RequestException) as exc:
         print(f"lsq demo failed / 演示数据生成失败: {exc}", file=sys.stderr)
-        print("Is the system up? (.venv/bin/lsq up; .venv/bin/lsq status)", file=sys.stderr)
+        if isinstance(exc, requests.ConnectionError) or "does not answer" in str(exc):
+            print("Is the system up? (.venv/bin/lsq up; .venv/bin/lsq status)", file=sys.stderr)
         return 1
     report(summary)
     if getattr(args, "summary_json", None):
