@@ -271,17 +271,26 @@ def parallel(jobs, workers: int = 6) -> list:
 
 def seed(args, out=print) -> dict:
     """Seed the network; returns the summary (counts read back from the APIs)."""
-    rng = random.Random(args.seed)
     api = Client()
+    try:
+        lag = Lag(kafka_bootstrap(args))
+    except Exception as exc:  # noqa: BLE001 - kafka-python raises several kinds when no broker answers
+        api.close()
+        raise DemoError(f"Kafka at {kafka_bootstrap(args)} does not answer ({exc})") from None
+    try:
+        return _seed(args, out, api, lag)
+    finally:
+        lag.close()
+        api.close()
+
+
+def _seed(args, out, api: "Client", lag: "Lag") -> dict:
+    rng = random.Random(args.seed)
     admin = api.token("network_admin")
     started = time.monotonic()
     now = datetime.now(timezone.utc)
     today = now.astimezone(SHANGHAI).date()
     quarter = f"{now.year}-Q{(now.month - 1) // 3 + 1}"
-    try:
-        lag = Lag(kafka_bootstrap(args))
-    except Exception as exc:  # noqa: BLE001 - kafka-python raises several kinds when no broker answers
-        raise DemoError(f"Kafka at {kafka_bootstrap(args)} does not answer ({exc})") from None
 
     # -- directory ------------------------------------------------------------------------------
     existing = api.call("GET", "directory", "/branches", headers=admin, params={"page_size": 500})["items"]
@@ -604,8 +613,6 @@ def seed(args, out=print) -> dict:
         "evaluation_ratings": len(submissions)})
     summary["run"], summary["tag"], summary["seconds"] = run, tag, round(time.monotonic() - started, 1)
     summary["api_calls"] = api.calls
-    lag.close()
-    api.close()
     return summary
 
 

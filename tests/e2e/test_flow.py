@@ -252,5 +252,6 @@ def test_overdue_training_requirement_gives_a_notice(system, network):
                      params={"staff_id": net["staff"], "level": "notice"})["items"]
         return [s for s in items if "training" in s["reason_en"]] or None
 
-    [sanction] = eventually(notice, f"a notice for overdue requirement {requirement_id}", timeout=DEADLINE * 2)
+    [sanction] = eventually(notice, f"a notice for overdue requirement {requirement_id} (the training worker sweeps "
+                                    "every LSQ_TRAINING_SWEEP_SECONDS, 300 s by default)", timeout=DEADLINE * 2)
     assert sanction["causes"][0]["source"] == "/lsq/training"
