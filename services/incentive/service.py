@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from services.incentive import handlers, ledger, model, store, unit
 from shared import directory_view, inbox, outbox
 from shared.auth import Principal
+from shared.consumer import TransientError
 from shared.db import Database
 from shared.errors import Conflict, Forbidden, Invalid, not_found
 from shared.events import get as get_event_type
@@ -33,7 +34,10 @@ def command(conn, group: str, event_type: str, data: dict, at: datetime) -> Even
     event = Event(id=event_id, type=event_type, source=kind.source, subject=kind.subject_of(plain), time=at,
                   data=kind.load(plain), key=kind.key_of(plain), topic=kind.topic)
     inbox.record(conn, group, event.source, event.id)
-    handlers.HANDLERS[event_type](conn, event)  # in its own unit of work, flushed before we read
+    try:
+        handlers.HANDLERS[event_type](conn, event)  # in its own unit of work, flushed before we read
+    except TransientError as exc:  # a worker drew on the same fund meanwhile
+        raise Conflict(f"{exc}: try again", f"基金余额已变化，请重试", code="concurrent_change") from None
     return event
 
 
@@ -106,8 +110,14 @@ def set_budget(db: Database, actor: Principal, branch_id: str, period: str, budg
         if amount < committed:
             raise Conflict(f"budget {amount} is below the {committed} already reserved or granted",
                            f"预算 {amount} 低于已预留或已发放的 {committed}", field="budget", code="budget_below_committed")
-        conn.execute(update(store.funds).where(store.funds.c.branch_id == branch_id, store.funds.c.period == period)
-                     .values(budget=amount, updated_at=utcnow()))
+        t = store.funds
+        unit.current(conn).flush()  # the fund row exists before it is updated
+        changed = conn.execute(update(t).where(t.c.branch_id == branch_id, t.c.period == period,
+                                               t.c.reserved + t.c.granted <= amount)
+                               .values(budget=amount, updated_at=utcnow())).rowcount
+        if changed != 1:  # a worker drew on the fund since we read it
+            raise Conflict(f"budget {amount} is below what is now reserved or granted",
+                           f"预算 {amount} 低于当前已预留或已发放的金额", field="budget", code="budget_below_committed")
         return _fund_out(store.one(conn, store.funds, branch_id=branch_id, period=period))
 
 

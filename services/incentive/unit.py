@@ -237,15 +237,13 @@ class Unit:
 
     # -- funds -----------------------------------------------------------------------------------
     def prefetch_funds(self, keys) -> None:
-        """Lock (PostgreSQL) and load the funds a batch may draw on, in a fixed order."""
+        """Load the funds a batch may draw on (not locked: see ``_flush_funds``)."""
         wanted = sorted({k for k in keys if k not in self.funds})
         if not wanted:
             return
         t = store.funds
         query = select(t).where(t.c.branch_id.in_(sorted({k[0] for k in wanted})),
-                                t.c.period.in_(sorted({k[1] for k in wanted}))).order_by(t.c.branch_id, t.c.period)
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
+                                t.c.period.in_(sorted({k[1] for k in wanted})))
         for row in self.conn.execute(query).mappings():
             self.funds.setdefault((row["branch_id"], row["period"]), dict(row))
 
@@ -273,8 +271,9 @@ class Unit:
         row["reserved"] = Decimal(row["reserved"]) + Decimal(reserved)
         row["granted"] = Decimal(row["granted"]) + Decimal(granted)
         row["updated_at"] = utcnow()
-        self._changed["funds"][(branch_id, period)] = {
-            "reserved": row["reserved"], "granted": row["granted"], "updated_at": row["updated_at"]}
+        delta = self._changed["funds"].setdefault((branch_id, period), {"reserved": Decimal(0), "granted": Decimal(0)})
+        delta["reserved"] += Decimal(reserved)
+        delta["granted"] += Decimal(granted)
 
     def add_completion(self, row: dict) -> None:
         self.load_staff([row["staff_id"]])
@@ -325,13 +324,32 @@ class Unit:
                                          for ident, v in sorted(items, key=lambda i: str(i[0]))])
             self._changed[name] = {}
         if self._changed["funds"]:
-            t = store.funds
-            conn.execute(update(t).where(t.c.branch_id == bindparam("b_branch"), t.c.period == bindparam("b_period"))
-                         .values(reserved=bindparam("b_reserved"), granted=bindparam("b_granted"),
-                                 updated_at=bindparam("b_updated_at")),
-                         [{"b_branch": k[0], "b_period": k[1], **{f"b_{c}": v[c] for c in v}}
-                          for k, v in sorted(self._changed["funds"].items())])
-            self._changed["funds"] = {}
+            self._flush_funds()
+
+    def _flush_funds(self) -> None:
+        """Apply the fund movements as guarded increments.
+
+        Decisions were taken on the balance read at the start (without a lock, so that two workers
+        do not queue behind each other for a whole batch). The increment only applies if the fund
+        still covers it; otherwise another worker drew on it meanwhile, and the batch is retried
+        on fresh balances (TransientError): the fund never goes negative. Row locks are taken here,
+        at the end of the batch, in a fixed order (no deadlocks between workers).
+        """
+        from shared.consumer import TransientError
+        from shared.timeutil import utcnow
+        t = store.funds
+        for (branch_id, period), delta in sorted(self._changed["funds"].items()):
+            if not delta["reserved"] and not delta["granted"]:
+                continue
+            result = self.conn.execute(update(t).where(
+                t.c.branch_id == branch_id, t.c.period == period,
+                t.c.budget - (t.c.reserved + delta["reserved"]) - (t.c.granted + delta["granted"]) >= 0,
+                t.c.reserved + delta["reserved"] >= 0, t.c.granted + delta["granted"] >= 0,
+            ).values(reserved=t.c.reserved + delta["reserved"], granted=t.c.granted + delta["granted"],
+                     updated_at=utcnow()))
+            if result.rowcount != 1:
+                raise TransientError(f"the fund of {branch_id} {period} changed meanwhile; retrying on fresh balances")
+        self._changed["funds"] = {}
 
     def flush(self) -> None:
         """Write everything buffered; the caches stay valid (they now match the database)."""

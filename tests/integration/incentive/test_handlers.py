@@ -231,3 +231,26 @@ def test_order_across_topics_gives_the_same_standing(db, runner):
     assert summary(in_order) == summary(out_of_order) == (4, ["improvement_plan", "referral"])
     assert _sanctions(db, out_of_order) == [("verbal_warning", "sanction"), ("improvement_plan", "sanction"),
                                             ("verbal_warning", "revocation"), ("referral", "sanction")]
+
+
+def test_the_fund_never_goes_negative_when_another_worker_drew_on_it(db, runner):
+    """Balances are read without a lock; the increment at the end of the batch is guarded."""
+    from services.incentive import ledger, model, unit
+    from shared.consumer import TransientError
+    staff = _staff(runner)
+    _budget(db, "1000.00")
+    with db.transaction() as conn:  # another worker granted 900 meanwhile
+        conn.execute(store.funds.update().values(granted=Decimal("900.00")))
+    with pytest.raises(TransientError):
+        with db.transaction() as conn, unit.scope(conn) as work:
+            work.prefetch_funds([(B, "2026-Q1")])
+            work.funds[(B, "2026-Q1")]["granted"] = Decimal("0.00")  # what it had read before
+            ledger.request_award(conn, award_id="a1", staff_id=staff, branch_id=B, period="2026-Q1", tier="B",
+                                 amount=Decimal("800.00"), subject="evaluation:x", rule_id="evaluation-good",
+                                 policy=ledger.policy(conn, 1), causes=[], reason_en="r", reason_zh="r", at=T0)
+    fund = service.list_funds(db, B, "2026-Q1", 1, 10)[0][0]
+    assert fund["granted"] == Decimal("900.00") and fund["available"] == Decimal("100.00")
+    # retried on fresh balances, the award waits for budget instead
+    runner.apply_batch([scored(staff, B, "good", T0)])
+    assert service.fund_statement(db, B, "2026-Q1")["pending_awards"][0]["waiting_for"] == "fund_short"
+    assert model.fund_period(T0) == "2026-Q1"
