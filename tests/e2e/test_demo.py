@@ -44,7 +44,8 @@ def test_demo_seeds_a_network_and_its_summary_matches_the_apis(system, tmp_path,
         assert get(system, "directory", "/service-points", branch_id=b)["total"] == 2
 
     # reader activity: every category and severity, some substantiated, some left for the SLA
-    complaints = [c for b in branches for c in get(system, "feedback", "/complaints", branch_id=b, page_size=500)["items"]]
+    complaints = [c for b in branches
+                  for c in get(system, "feedback", "/complaints", branch_id=b, page_size=500)["items"]]
     assert len(complaints) == summary["complaints"]["filed"] == summary["sent"]["complaints"]
     assert {(c["category"], c["severity"]) for c in complaints} == {
         (cat, sev) for cat in ("attitude", "waiting", "competence", "environment", "policy", "other")
@@ -88,7 +89,8 @@ def test_demo_seeds_a_network_and_its_summary_matches_the_apis(system, tmp_path,
     granted = [a for a in awards if a["status"] == "granted"]
     assert len(granted) == summary["incentive"]["awards"]["granted"] > 0
     assert {a["tier"] for a in granted} & {"A", "B"}
-    sanctions = [s for b in branches for s in get(system, "incentive", "/sanctions", branch_id=b, page_size=500)["items"]]
+    sanctions = [s for b in branches
+                 for s in get(system, "incentive", "/sanctions", branch_id=b, page_size=500)["items"]]
     levels = {}
     for s in sanctions:
         levels[s["level"]] = levels.get(s["level"], 0) + 1
