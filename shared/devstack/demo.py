@@ -753,6 +753,9 @@ def main(args) -> int:
         if isinstance(exc, requests.ConnectionError) or "does not answer" in str(exc):
             print("Is the system up? (.venv/bin/lsq up; .venv/bin/lsq status)", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("lsq demo interrupted; what was created stays (the next run starts a new network)", file=sys.stderr)
+        return 130
     report(summary)
     if getattr(args, "summary_json", None):
         with open(args.summary_json, "w", encoding="utf-8") as handle:
