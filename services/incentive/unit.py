@@ -17,7 +17,7 @@ import contextlib
 import json
 import uuid
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 
 from services.incentive import store
 from shared import events
@@ -136,6 +136,13 @@ class Unit:
     def load_staff(self, staff_ids) -> None:
         """Load the facts, sanctions and training watches of these staff members (3 queries)."""
         wanted = sorted({s for s in staff_ids if s and s not in self.staff_loaded})
+        if wanted and self.conn.dialect.name == "postgresql":
+            # Hold each staff member's ladder until commit: events about one person can reach two
+            # workers (an SLA breach is keyed by the complaint, its notice goes to the handler).
+            # Locks are taken in one fixed order, so two workers never deadlock on a batch.
+            self.conn.execute(text(
+                "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext('lsq.incentive.staff:' || k) AS h "
+                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS locks"), {"keys": wanted})
         for chunk in _chunks(wanted, 1000):
             for sid in chunk:
                 self.staff_loaded.add(sid)
