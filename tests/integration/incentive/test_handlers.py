@@ -254,3 +254,16 @@ def test_the_fund_never_goes_negative_when_another_worker_drew_on_it(db, runner)
     runner.apply_batch([scored(staff, B, "good", T0)])
     assert service.fund_statement(db, B, "2026-Q1")["pending_awards"][0]["waiting_for"] == "fund_short"
     assert model.fund_period(T0) == "2026-Q1"
+
+
+def test_the_worker_settles_the_previous_period_after_a_grace_period(db, runner):
+    from datetime import datetime
+    from shared.timeutil import UTC
+    staff = _staff(runner)
+    _budget(db, "1000.00")
+    runner.apply_batch([praise(staff, B, T0), praise(staff, B, T0 + timedelta(days=1))])
+    assert service.settle_due(db, "lsq.incentive", now=datetime(2026, 4, 3, tzinfo=UTC)) is None  # in grace
+    assert service.settle_due(db, "lsq.incentive", now=datetime(2026, 4, 9, tzinfo=UTC)) == "2026-Q1"
+    assert service.settle_due(db, "lsq.incentive", now=datetime(2026, 4, 10, tzinfo=UTC)) is None  # done once
+    [credit] = [e for e in _ledger(db, staff) if e["kind"] == "award"]
+    assert (credit["tier"], credit["amount"], credit["period"]) == ("points_credit", Decimal("100.00"), "2026-Q1")
