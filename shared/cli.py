@@ -72,6 +72,8 @@ def cmd_events_tail(args) -> int:
         while args.max is None or seen < args.max:
             for records in consumer.poll(timeout_ms=500).values():
                 for record in records:
+                    if args.max is not None and seen >= args.max:
+                        break
                     headers = {k: v.decode("utf-8", "replace") for k, v in record.headers or []}
                     try:
                         data = json.loads(record.value)

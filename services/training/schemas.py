@@ -84,6 +84,9 @@ class AssignIn(Schema):
     all_staff = fields.Boolean(load_default=False)
     due_on = fields.Date(allow_none=True)
     due_in_days = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=365))
+    existing_obligation = fields.Boolean(load_default=False, metadata={
+        "description": "recording a requirement that existed before LSQ (taking over paper records): "
+                       "due_on may then be up to a year in the past, and the next sweep reports it overdue"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=400))
     reason_zh = fields.String(allow_none=True, validate=validate.Length(max=400))
     kind = fields.String(allow_none=True, validate=validate.OneOf(COURSE_REQUIREMENT_KINDS), metadata={

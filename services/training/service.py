@@ -221,8 +221,13 @@ def assign_course(db: Database, actor: Principal, course_id: str, data: dict) ->
         if not course["active"]:
             raise Conflict("the course is retired", "该课程已停用", code="course_retired")
         due = data.get("due_on") or when + timedelta(days=data.get("due_in_days") or 30)
-        if due < when:
-            raise Invalid("the deadline is in the past", "截止日期早于今天", field="due_on")
+        # A past deadline only for obligations carried over from before LSQ, and not from long ago.
+        earliest = when - timedelta(days=365) if data.get("existing_obligation") else when
+        if due < earliest:
+            raise Invalid("the deadline is in the past" if earliest == when else
+                          "an existing obligation's deadline may be at most a year in the past",
+                          "截止日期早于今天" if earliest == when else "既有义务的截止日期最多可早于今天一年",
+                          field="due_on")
         ks = directory_view.known_staff
         query = select(ks).where(ks.c.status != "left")
         if data.get("staff_ids"):

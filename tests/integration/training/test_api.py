@@ -453,3 +453,23 @@ def test_assigning_a_course_to_staff_a_branch_or_everyone(db, directory, client)
     [event] = [e for e in _events(db, "lsq.requirement.assigned.v1")
                if e.data["staff_id"] == a and e.data["course_id"] == course]
     assert event.data["kind"] == "recurrent" and event.data["reason"].startswith("投诉较多")
+
+
+def test_an_obligation_carried_over_from_before_lsq_may_be_overdue_already(db, directory, client):
+    branch = directory.branch()
+    a = directory.staff(branch)
+    course = _course_id(client, "CC-201")
+    url = f"/courses/{course}/assignments"
+    past = (date.today() - timedelta(days=10)).isoformat()
+    r = client.post(url, json={"staff_ids": [a], "reason": "paper records", "due_on": past}, headers=ADMIN)
+    assert r.status_code == 422 and "due_on" in r.json["errors"]
+    r = client.post(url, json={"staff_ids": [a], "reason": "paper records", "due_on": past,
+                               "existing_obligation": True}, headers=ADMIN)
+    assert r.status_code == 201 and r.json["assigned"] == 1
+    too_old = (date.today() - timedelta(days=400)).isoformat()
+    r = client.post(url, json={"staff_ids": [a], "reason": "x", "due_on": too_old, "existing_obligation": True},
+                    headers=ADMIN)
+    assert r.status_code == 422 and "due_on" in r.json["errors"]
+    service.sweep(db)
+    [overdue] = [e for e in _events(db, "lsq.requirement.overdue.v1") if e.data["staff_id"] == a]
+    assert overdue.data["course_id"] == course and overdue.data["due_on"] == past
