@@ -149,11 +149,6 @@ class Unit:
                 self.facts_by_staff.setdefault(sid, [])
                 self.sanctions_by_staff.setdefault(sid, [])
                 self.watches_by_staff.setdefault(sid, [])
-                self.completions_by_staff.setdefault(sid, [])
-            t = store.completions
-            for row in self.conn.execute(select(t.c.staff_id, t.c.course_id, t.c.completed_at)
-                                         .where(t.c.staff_id.in_(chunk))).mappings():
-                self.completions_by_staff[row["staff_id"]].append(dict(row))
             for table, index, by_staff, key in (
                     (store.ladder_facts, self.facts, self.facts_by_staff, "key"),
                     (store.sanctions, self.sanctions, self.sanctions_by_staff, "id"),
@@ -282,17 +277,28 @@ class Unit:
         delta["reserved"] += Decimal(reserved)
         delta["granted"] += Decimal(granted)
 
+    def load_completions(self, staff_ids) -> None:
+        """Load training completions of these staff members (only overdue checks need them)."""
+        wanted = sorted({s for s in staff_ids if s and s not in self.completions_by_staff})
+        t = store.completions
+        for chunk in _chunks(wanted, 1000):
+            for sid in chunk:
+                self.completions_by_staff[sid] = [r for r in self.completions if r["staff_id"] == sid]
+            for row in self.conn.execute(select(t.c.staff_id, t.c.course_id, t.c.completed_at)
+                                         .where(t.c.staff_id.in_(chunk))).mappings():
+                self.completions_by_staff[row["staff_id"]].append(dict(row))
+
     def add_completion(self, row: dict) -> None:
-        self.load_staff([row["staff_id"]])
         self.completions.append(row)
-        self.completions_by_staff[row["staff_id"]].append(row)
+        if row["staff_id"] in self.completions_by_staff:
+            self.completions_by_staff[row["staff_id"]].append(row)
 
     def add_award(self, row: dict) -> None:
         self.awards_new.append(row)
 
     def completion_between(self, staff_id: str, course_id: str | None, since, until) -> bool:
         """A completion of ``course_id`` (any course when None) by the staff member in [since, until]."""
-        self.load_staff([staff_id])
+        self.load_completions([staff_id])
         return any(since <= row["completed_at"] <= until and (course_id is None or row["course_id"] == course_id)
                    for row in self.completions_by_staff[staff_id])
 
