@@ -26,19 +26,24 @@ _POLICY_CACHE: dict[tuple[str, int], Policy] = {}
 
 
 def _versions(conn) -> list[tuple[int, datetime]]:
-    """(version, activated_at) of every policy, newest first; loaded once per transaction."""
-    cached = conn.info.get("incentive_policy_versions")
+    """(version, activated_at) of every policy, newest first; loaded once per unit of work (one
+    query per batch), so a version saved by the API is seen by the very next batch."""
+    work = conn.info.get(unit.KEY)
+    cached = work.policy_versions if work is not None else None
     if cached is None:
         rows = conn.execute(select(store.policies.c.version, store.policies.c.activated_at)
                             .order_by(store.policies.c.version.desc())).all()
         cached = [(r.version, r.activated_at) for r in rows]
-        conn.info["incentive_policy_versions"] = cached
+        if work is not None:
+            work.policy_versions = cached
     return cached
 
 
 def forget_policy_versions(conn) -> None:
     """Called after a new version is saved in this transaction."""
-    conn.info.pop("incentive_policy_versions", None)
+    work = conn.info.get(unit.KEY)
+    if work is not None:
+        work.policy_versions = None
 
 
 def policy(conn, version: int) -> Policy:

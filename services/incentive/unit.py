@@ -33,6 +33,7 @@ class Unit:
 
     def __init__(self, conn):
         self.conn = conn
+        self.policy_versions: list | None = None
         self.ledger_rows: list[dict] = []
         self.ledger_by_id: dict[str, dict] = {}
         self.cause_rows: list[dict] = []

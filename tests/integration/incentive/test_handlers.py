@@ -267,3 +267,15 @@ def test_the_worker_settles_the_previous_period_after_a_grace_period(db, runner)
     assert service.settle_due(db, "lsq.incentive", now=datetime(2026, 4, 10, tzinfo=UTC)) is None  # done once
     [credit] = [e for e in _ledger(db, staff) if e["kind"] == "award"]
     assert (credit["tier"], credit["amount"], credit["period"]) == ("points_credit", Decimal("100.00"), "2026-Q1")
+
+
+def test_a_new_policy_version_is_used_by_the_next_batch(db, runner):
+    from shared.auth import Principal
+    staff = _staff(runner)
+    runner.apply_batch([praise(staff, B, service.utcnow() - timedelta(minutes=1))])  # versions now cached?
+    doc = service.current_policy(db)["document"]
+    [rule] = [r for r in doc["rules"] if r["id"] == "reader-praise"]
+    rule["points"]["points"] = 7
+    service.save_policy(db, Principal("network_admin"), doc, "praise is worth more")
+    runner.apply_batch([praise(staff, B, service.utcnow())])
+    assert [(e["points"], e["policy_version"]) for e in _ledger(db, staff)] == [(5, 1), (7, 2)]
