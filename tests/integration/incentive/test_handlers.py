@@ -277,5 +277,6 @@ def test_a_new_policy_version_is_used_by_the_next_batch(db, runner):
     [rule] = [r for r in doc["rules"] if r["id"] == "reader-praise"]
     rule["points"]["points"] = 7
     service.save_policy(db, Principal("network_admin"), doc, "praise is worth more")
-    runner.apply_batch([praise(staff, B, service.utcnow())])
+    # (times on the wire have millisecond precision: date the event clearly after the change)
+    runner.apply_batch([praise(staff, B, service.utcnow() + timedelta(seconds=1))])
     assert [(e["points"], e["policy_version"]) for e in _ledger(db, staff)] == [(5, 1), (7, 2)]
