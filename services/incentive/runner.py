@@ -12,7 +12,8 @@ from services.incentive import handlers, unit
 from shared import inbox, logs
 from shared.consumer import ConsumerRunner
 from marshmallow import EXCLUDE, ValidationError
-from sqlalchemy import select
+from sqlalchemy import String, any_, cast, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared.events import get as get_event_type
 from shared.events.envelope import Event, MalformedEnvelope
@@ -79,7 +80,10 @@ def seen_many(conn, consumer: str, keys: list[tuple[str, str]]) -> set[tuple[str
     t = inbox.processed_events
     found = set()
     for source, ids in sorted(by_source.items()):
-        rows = conn.execute(select(t.c.event_id).where(t.c.consumer == consumer, t.c.source == source,
-                                                       t.c.event_id.in_(sorted(ids))))
+        if conn.dialect.name == "postgresql":  # one array parameter: planned once, not per id
+            condition = t.c.event_id == any_(cast(sorted(ids), ARRAY(String)))
+        else:
+            condition = t.c.event_id.in_(sorted(ids))
+        rows = conn.execute(select(t.c.event_id).where(t.c.consumer == consumer, t.c.source == source, condition))
         found.update((source, r.event_id) for r in rows)
     return found
