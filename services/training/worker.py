@@ -7,7 +7,7 @@ from shared.worker import PeriodicJob, Worker
 
 
 def main() -> None:
-    every = float(os.environ.get("LSQ_TRAINING_SWEEP_SECONDS", "300"))
+    every = float(os.environ.get("LSQ_TRAINING_SWEEP_SECONDS", "60"))
     Worker("training", handlers=HANDLERS,
            periodic=[PeriodicJob("requirement-sweep", every, service.sweep)]).run()
 

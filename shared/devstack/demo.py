@@ -508,11 +508,13 @@ def _seed(args, out, api: "Client", lag: "Lag") -> dict:
             approved += 1
     struggling = [s["id"] for s in poor]
     assigned = api.call("POST", "training", f"/courses/{courses['CC-201']['id']}/assignments", headers=admin, json={
-        "staff_ids": struggling, "due_on": today.isoformat(), "kind": "recurrent",
+        # Carried over from the paper records, already past due: the sweep reports them overdue.
+        "staff_ids": struggling, "due_on": (today - timedelta(days=1)).isoformat(), "kind": "recurrent",
+        "existing_obligation": True,
         "reason": "substantiated complaints: complaint-handling training required",
         "reason_zh": "投诉经核实成立：须参加投诉处理培训"})
     out(f"  training: 2 sessions attended, {approved} external activities approved ({rejected_ext} rejected), "
-        f"{assigned['assigned']} requirements due today / 培训记录已录入")
+        f"{assigned['assigned']} requirements overdue / 培训记录已录入")
 
     # -- evaluation: a cycle over the demo branches ------------------------------------------------
     # The reader component is frozen at closing: first let the evaluation worker read every rating,
@@ -609,7 +611,7 @@ def _seed(args, out, api: "Client", lag: "Lag") -> dict:
         "ratings": len(ratings), "praise": len(praised), "praise_rejected": rejected, "complaints": len(complaints),
         "complaints_open_for_sla": outcomes.count("open"), "survey_answers": len(answers), "forums": forums,
         "external_approved": approved, "external_rejected": rejected_ext,
-        "requirements_due_today": assigned["assigned"],
+        "requirements_overdue": assigned["assigned"],
         "evaluation_ratings": len(submissions)})
     summary["run"], summary["tag"], summary["seconds"] = run, tag, round(time.monotonic() - started, 1)
     summary["api_calls"] = api.calls
@@ -718,8 +720,8 @@ def report(summary: dict, out=print) -> None:
     out(f"  满意度调查 survey answers {summary['survey']['responses']} · 读者座谈会 reader forums {s['forums']}")
     out(f"  考评 evaluation {e['period']} {e['status']}: {_counts(e['grades'], GRADE_ZH)}")
     out(f"  培训 training completions {summary['training']['completions']} · 外部学习 external approved "
-        f"{s['external_approved']} (rejected {s['external_rejected']}) · 今日到期 requirements due today "
-        f"{s['requirements_due_today']}")
+        f"{s['external_approved']} (rejected {s['external_rejected']}) · 逾期 requirements overdue "
+        f"{s['requirements_overdue']}")
     out(f"  奖励 awards granted {i['awards']['granted']} ({i['granted_amount']:.2f} CNY, fund {i['fund_period']}), "
         f"pending {i['awards']['pending']} · 积分 points {i['points']}")
     out(f"  处分 sanctions: {_counts(i['sanctions'], LEVEL_ZH)} · 申诉撤销 overturned {i['overturned']}, "
@@ -729,9 +731,9 @@ def report(summary: dict, out=print) -> None:
     out(f"  {s['complaints_open_for_sla']} urgent complaints are left unacknowledged: the feedback worker reports "
         "them breached (lsq.complaint.sla_breached.v1) two hours after filing; the API cannot back-date a filing.")
     out("  紧急投诉未受理，两小时后由反馈服务判定超时。")
-    out(f"  {s['requirements_due_today']} complaint-handling requirements are due today: the training sweep reports "
-        "them overdue tomorrow and the incentive service then issues a notice (the API refuses past deadlines).")
-    out("  今日到期的培训要求将于明日被判定逾期，随后生成提醒通知。")
+    out(f"  {s['requirements_overdue']} complaint-handling requirements carried over from paper records are past "
+        "due: the training worker's sweep (every minute) reports them overdue, and the incentive service issues a notice.")
+    out("  逾期的培训要求将在一分钟内被判定逾期，随后生成提醒通知。")
     out("")
     out("Where to look / 查看：")
     for name in SERVICES:

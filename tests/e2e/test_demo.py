@@ -103,10 +103,14 @@ def test_demo_seeds_a_network_and_its_summary_matches_the_apis(system, tmp_path,
 
 
 def comparable(summary: dict) -> dict:
-    """What a seed decides: the counts, not the ids, timings, nor which award a short fund paid first."""
+    """What a seed decides: the counts, not the ids, timings, nor which award a short fund paid first.
+
+    Notices are left out: those for the overdue requirements come with the training worker's next
+    sweep, which one run may see before its summary and another not."""
     incentive = summary["incentive"]
+    sanctions = {level: n for level, n in incentive["sanctions"].items() if level != "notice"}
     return {"sent": summary["sent"], "complaints": summary["complaints"], "grades": summary["evaluation"]["grades"],
-            "training": summary["training"], "sanctions": incentive["sanctions"], "points": incentive["points"],
+            "training": summary["training"], "sanctions": sanctions, "points": incentive["points"],
             "awards": incentive["awards"]["granted"] + incentive["awards"]["pending"],
             "appeals": (incentive["overturned"], incentive["upheld"])}
 
