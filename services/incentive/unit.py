@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import uuid
 
 from sqlalchemy import bindparam, select, text, update
@@ -25,6 +26,9 @@ from shared.events.registry import InvalidEventData, _json_default
 from shared.outbox import outbox as outbox_table
 
 KEY = "incentive_unit"
+#: Per-staff advisory locks (PostgreSQL). ``LSQ_INCENTIVE_STAFF_LOCKS=0`` turns them off: workers
+#: then scale better on a backlog, at the price of a rare race (see docs/services/incentive.md).
+STAFF_LOCKS = os.environ.get("LSQ_INCENTIVE_STAFF_LOCKS", "1") != "0"
 _SCHEMAS: dict = {}
 
 
@@ -137,7 +141,7 @@ class Unit:
     def load_staff(self, staff_ids) -> None:
         """Load the facts, sanctions and training watches of these staff members (3 queries)."""
         wanted = sorted({s for s in staff_ids if s and s not in self.staff_loaded})
-        if wanted and self.conn.dialect.name == "postgresql":
+        if wanted and self.conn.dialect.name == "postgresql" and STAFF_LOCKS:
             # Hold each staff member's ladder until commit: events about one person can reach two
             # workers (an SLA breach is keyed by the complaint, its notice goes to the handler).
             # Locks are taken in one fixed order, so two workers never deadlock on a batch.
