@@ -179,3 +179,27 @@ def test_appeal_window_and_states():
         model.check_appeal("appealed", "verbal_warning", T0, T0 + timedelta(days=14))
     with pytest.raises(Invalid):
         model.money("-1")
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers(-5, 5000) | st.floats(allow_nan=True) |
+                           st.text(max_size=12) | st.sampled_from(["excellent", "notice", "next_step", "2000.00", "staff_id"]),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                           max_leaves=8)
+
+
+@given(st.sampled_from(["fund", "ladder", "points_credit", "rules", "rule", "when", "action"]), json_values)
+@settings(max_examples=300, deadline=None)
+def test_any_malformed_policy_is_refused_with_a_field_never_an_error(part, value):
+    doc = copy.deepcopy(DEFAULT_POLICY)
+    if part == "rule":
+        doc["rules"][0] = value
+    elif part == "when":
+        doc["rules"][4]["when"] = value
+    elif part == "action":
+        doc["rules"][4]["sanction"] = value
+    else:
+        doc[part] = value
+    try:
+        model.validate_policy(doc)
+    except Invalid as error:
+        assert error.field and error.message_zh
