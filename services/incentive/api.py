@@ -5,7 +5,7 @@ from services.incentive import schemas, service
 from shared import auth
 from shared.auth import access
 from shared.errors import Forbidden
-from shared.web import PageArgs, context, db, page
+from shared.web import context, db, page
 
 blp = Blueprint("incentive", __name__, url_prefix="/", description="Awards, sanctions, points, funds, policy")
 MANAGERS = ("branch_manager", "supervisor", "auditor", "service")

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from services.incentive import ledger, model, store, unit
 from services.incentive.model import start_of_day

@@ -10,7 +10,7 @@ import calendar
 import copy
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from marshmallow import validate as mm_validate

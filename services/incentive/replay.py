@@ -24,8 +24,8 @@ from sqlalchemy import select
 
 from services.incentive import service, store
 from services.incentive.handlers import HANDLERS
+from services.incentive.runner import IncentiveRunner
 from shared import events
-from shared.consumer import ConsumerRunner
 from shared.db import Database
 from shared.timeutil import parse_rfc3339, utcnow
 
@@ -92,7 +92,7 @@ def copy_configuration(source: Database, target: Database) -> None:
 
 def replay(db: Database, records: list, group: str = "lsq.incentive", batch_size: int = 500) -> dict:
     """Apply ``records`` in order, in batches; then run the escalation sweep as the worker would."""
-    runner = ConsumerRunner(db, "127.0.0.1:1", group, HANDLERS)
+    runner = IncentiveRunner(db, "127.0.0.1:1", group, HANDLERS)
     counts = {"applied": 0, "duplicate": 0, "ignored": 0, "poison": 0}
     batch = []
 

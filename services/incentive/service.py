@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 
 from services.incentive import handlers, ledger, model, store, unit
 from shared import directory_view, inbox, outbox

@@ -10,7 +10,7 @@ from kafka import KafkaProducer
 
 from services.incentive import replay, service
 from services.incentive.handlers import HANDLERS
-from shared import events, outbox
+from shared import outbox
 from shared.auth import Principal
 from shared.bus import ensure_topics
 from shared.consumer import ConsumerRunner
