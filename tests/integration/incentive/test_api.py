@@ -47,8 +47,10 @@ def _events(app, event_type):
         return outbox.events_for(conn, event_type=event_type)
 
 
-def test_every_endpoint_declares_who_may_call_it(app):
+def test_every_endpoint_declares_who_may_call_it(app, client):
     assert endpoints_without_access(app) == []
+    spec = client.get("/openapi.json")
+    assert spec.status_code == 200 and "/staff/{staff_id}/standing" in spec.json["paths"]
 
 
 def test_policy_is_versioned_and_validated_on_save(client):
