@@ -310,6 +310,8 @@ def on_training_completed(conn, event: Event) -> None:
     d = event.data
     at = cause_time(event)
     work = unit.current(conn)
+    if work.completion_known(d["staff_id"], d["completion_id"]):
+        return  # the same completion published again under another event id: already counted
     work.add_completion(dict(completion_id=d["completion_id"], staff_id=d["staff_id"], course_id=d.get("course_id"),
                              completed_at=at, source=event.source, event_id=event.id))
     escalate_due(conn, at, d["staff_id"])  # a completion after the grace period comes too late

@@ -289,9 +289,13 @@ class Unit:
         for chunk in _chunks(wanted, 1000):
             for sid in chunk:
                 self.completions_by_staff[sid] = [r for r in self.completions if r["staff_id"] == sid]
-            for row in self.conn.execute(select(t.c.staff_id, t.c.course_id, t.c.completed_at)
+            for row in self.conn.execute(select(t.c.completion_id, t.c.staff_id, t.c.course_id, t.c.completed_at)
                                          .where(t.c.staff_id.in_(chunk))).mappings():
                 self.completions_by_staff[row["staff_id"]].append(dict(row))
+
+    def completion_known(self, staff_id: str, completion_id: str) -> bool:
+        self.load_completions([staff_id])
+        return any(r["completion_id"] == completion_id for r in self.completions_by_staff[staff_id])
 
     def add_completion(self, row: dict) -> None:
         self.completions.append(row)

@@ -280,3 +280,17 @@ def test_a_new_policy_version_is_used_by_the_next_batch(db, runner):
     # (times on the wire have millisecond precision: date the event clearly after the change)
     runner.apply_batch([praise(staff, B, service.utcnow() + timedelta(seconds=1))])
     assert [(e["points"], e["policy_version"]) for e in _ledger(db, staff)] == [(5, 1), (7, 2)]
+
+
+def test_the_same_fact_published_again_under_a_new_event_id_counts_once(db, runner):
+    """Redelivery reuses the event id (the inbox skips it); a producer retry may not: decisions are
+    keyed by what they are about (completion, praise, evaluation, complaint, breach)."""
+    import dataclasses
+    staff = _staff(runner)
+    originals = [completed(staff, B, "2026-03-03", 2), praise(staff, B, T0), scored(staff, B, "unsatisfactory", T0),
+                 resolved(staff, B, T0 + timedelta(days=1)), breached(staff, B, T0 + timedelta(days=2))]
+    runner.apply_batch(originals)
+    before = _ledger(db, staff)
+    again = [dataclasses.replace(e, id=str(uuid.uuid4())) for e in originals]
+    assert runner.apply_batch(again) == ["applied"] * len(again)
+    assert _ledger(db, staff) == before
