@@ -140,3 +140,14 @@ def test_replaying_every_topic_rebuilds_the_same_ledger(database_url, tmp_path, 
     assert actual == expected
     for staff in (ann, bob, cai):
         assert service.standing(rebuilt, staff)["ladder_step"] == service.standing(live, staff)["ladder_step"]
+    _delete_topics(kafka_bootstrap, topics)
+
+
+def _delete_topics(bootstrap, topics):
+    """The test's private topics (and their dead-letter twins) are not left on the shared broker."""
+    from kafka import KafkaAdminClient
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+    try:
+        admin.delete_topics(topics + [t + ".dlt" for t in topics])
+    finally:
+        admin.close()
