@@ -5,7 +5,8 @@ The row is written in the same transaction as the handler's effects, so a redeli
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, select
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, any_, cast, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime
@@ -32,13 +33,24 @@ def seen(conn: Connection, consumer: str, source: str, event_id: str) -> bool:
 
 
 def seen_many(conn: Connection, consumer: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Which of these (source, id) pairs ``consumer`` has applied: one query for a whole batch."""
-    if not keys:
-        return set()
-    ids = {event_id for _, event_id in keys}
-    rows = conn.execute(select(processed_events.c.source, processed_events.c.event_id).where(
-        processed_events.c.consumer == consumer, processed_events.c.event_id.in_(ids)))
-    return {(r.source, r.event_id) for r in rows} & set(keys)
+    """Which of these (source, id) pairs ``consumer`` has applied: one query per source.
+
+    The source is in the condition so each lookup is a hit on the primary key (consumer, source,
+    event_id); without it the lookup would scan everything the consumer ever processed.
+    """
+    by_source: dict[str, set[str]] = {}
+    for source, event_id in keys:
+        by_source.setdefault(source, set()).add(event_id)
+    t = processed_events
+    found = set()
+    for source, ids in sorted(by_source.items()):
+        if conn.dialect.name == "postgresql":  # one array parameter: planned once, not per id
+            condition = t.c.event_id == any_(cast(sorted(ids), ARRAY(String)))
+        else:
+            condition = t.c.event_id.in_(sorted(ids))
+        rows = conn.execute(select(t.c.event_id).where(t.c.consumer == consumer, t.c.source == source, condition))
+        found.update((source, r.event_id) for r in rows)
+    return found
 
 
 def record(conn: Connection, consumer: str, source: str, event_id: str) -> None:

@@ -89,9 +89,13 @@ class EventType:
             raise InvalidEventData(self.name, errors)
         return plain
 
+    @cached_property
+    def _loader(self) -> Schema:
+        return self.schema(unknown=EXCLUDE)
+
     def load(self, data: dict) -> dict:
         """Load consumed data tolerantly: unknown fields are dropped, known ones checked."""
-        return self.schema(unknown=EXCLUDE).load(data)
+        return self._loader.load(data)
 
     def subject_of(self, data: dict) -> str:
         return str(data[self.subject_field])
