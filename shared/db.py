@@ -12,7 +12,7 @@ import socket
 import threading
 from pathlib import Path
 
-from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy import DateTime, create_engine, event, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -188,3 +188,10 @@ def upgrade(engine: Engine, service: str, revision: str = "head") -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"migrate:{service}"})
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+def page_of(conn: Connection, query, order: list, page: int, page_size: int) -> tuple[list[dict], int]:
+    """One page of a filtered select (``page`` from 1) and the total number of rows it matches."""
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = conn.execute(query.order_by(*order).limit(page_size).offset((page - 1) * page_size)).mappings().all()
+    return [dict(r) for r in rows], total

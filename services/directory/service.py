@@ -4,13 +4,13 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.directory import model, store
 from shared import outbox
 from shared.auth import Principal
-from shared.db import Database
+from shared.db import Database, page_of
 from shared.errors import Conflict, Invalid, not_found
 from shared.timeutil import utcnow
 
@@ -128,18 +128,21 @@ def get_branch(db: Database, branch_id: str) -> dict:
 
 def list_branches(db: Database, page: int, page_size: int):
     with db.read() as conn:
-        return store.list_rows(conn, store.branches, {}, page, page_size, [store.branches.c.code])
+        return page_of(conn, select(store.branches), [store.branches.c.code], page, page_size)
 
 
 def list_service_points(db: Database, branch_id: str | None, page: int, page_size: int):
+    points = store.service_points
+    query = select(points) if branch_id is None else select(points).where(points.c.branch_id == branch_id)
     with db.read() as conn:
-        return store.list_rows(conn, store.service_points, {"branch_id": branch_id}, page, page_size,
-                               [store.service_points.c.branch_id, store.service_points.c.name_en])
+        return page_of(conn, query, [points.c.branch_id, points.c.name_en], page, page_size)
 
 
 def list_staff(db: Database, filters: dict, page: int, page_size: int):
+    """Staff matching the given equality filters (None = no filter)."""
+    conditions = [store.staff.c[name] == value for name, value in filters.items() if value is not None]
     with db.read() as conn:
-        return store.list_rows(conn, store.staff, filters, page, page_size, [store.staff.c.employee_number])
+        return page_of(conn, select(store.staff).where(*conditions), [store.staff.c.employee_number], page, page_size)
 
 
 def _require_branch(conn, branch_id: str, field: str = "branch_id"):

@@ -1,7 +1,7 @@
 """Directory tables and queries (SQLAlchemy Core)."""
 from __future__ import annotations
 
-from sqlalchemy import (Column, Date, DateTime, ForeignKey, MetaData, String, Table, func, select)
+from sqlalchemy import Column, Date, ForeignKey, MetaData, String, Table, func, select
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime
@@ -53,15 +53,6 @@ def get_branch(conn: Connection, branch_id: str):
 
 def branch_code_taken(conn: Connection, code: str) -> bool:
     return conn.execute(select(branches.c.id).where(func.upper(branches.c.code) == code.upper())).first() is not None
-
-
-def list_rows(conn: Connection, table: Table, filters: dict, page: int, page_size: int, order):
-    """A page of rows matching equality filters (None means no filter), and the total."""
-    conditions = [table.c[name] == value for name, value in filters.items() if value is not None]
-    total = conn.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
-    rows = conn.execute(select(table).where(*conditions).order_by(*order)
-                        .limit(page_size).offset((page - 1) * page_size)).mappings().all()
-    return [dict(r) for r in rows], total
 
 
 def get_service_point(conn: Connection, point_id: str):

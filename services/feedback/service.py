@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from services.feedback import model, sla, store
 from shared import directory_view, outbox
 from shared.auth import Principal
-from shared.db import Database
+from shared.db import Database, page_of
 from shared.directory_view import known_staff
 from shared.errors import Forbidden, Invalid, not_found
 from shared.timeutil import utcnow
@@ -324,8 +324,7 @@ def list_complaints(db: Database, actor: Principal, filters: dict, page: int, pa
         conditions.append(c.branch_id == actor.branch_id)
     level = "full" if actor.role in ("supervisor", "branch_manager", "network_admin") else "no_contact"
     with db.read() as conn:
-        rows, total = store.list_rows(conn, store.complaints, conditions, page, page_size,
-                                      [c.filed_at.desc(), c.id])
+        rows, total = page_of(conn, select(store.complaints).where(*conditions), [c.filed_at.desc(), c.id], page, page_size)
         return [complaint_view(conn, r, level) for r in rows], total
 
 
@@ -576,7 +575,7 @@ def list_praise(db: Database, actor: Principal, filters: dict, page: int, page_s
     elif not actor.network_wide:
         conditions.append(p.branch_id == actor.branch_id)
     with db.read() as conn:
-        return store.list_rows(conn, store.praise, conditions, page, page_size, [p.received_at.desc(), p.id])
+        return page_of(conn, select(store.praise).where(*conditions), [p.received_at.desc(), p.id], page, page_size)
 
 
 # -- desk ratings -------------------------------------------------------------------------------
@@ -721,5 +720,5 @@ def list_forums(db: Database, actor: Principal, branch_id: str | None, page: int
     elif actor.branch_filter() is not None:
         conditions.append(f.branch_id == actor.branch_filter())
     with db.read() as conn:
-        rows, total = store.list_rows(conn, store.forums, conditions, page, page_size, [f.held_on.desc(), f.id])
+        rows, total = page_of(conn, select(store.forums).where(*conditions), [f.held_on.desc(), f.id], page, page_size)
         return [_forum_view(conn, r) for r in rows], total

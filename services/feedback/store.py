@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import (BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData,
-                        SmallInteger, String, Table, Text, func, select)
+                        SmallInteger, String, Table, Text, select)
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime
@@ -227,14 +227,6 @@ def get(conn: Connection, table: Table, ident: str, for_update: bool = False):
     if for_update and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     return conn.execute(query).mappings().first()
-
-
-def list_rows(conn: Connection, table: Table, conditions: list, page: int, page_size: int, order):
-    """A page of rows matching ``conditions``, and the total."""
-    total = conn.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
-    rows = conn.execute(select(table).where(*conditions).order_by(*order)
-                        .limit(page_size).offset((page - 1) * page_size)).mappings().all()
-    return [dict(r) for r in rows], total
 
 
 def complaint_by_code_hash(conn: Connection, code_hash: str, for_update: bool = False):

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, literal, null, select, union_all, update
 from services.feedback import model, store
 from shared import directory_view, outbox
 from shared.auth import Principal
-from shared.db import Database
+from shared.db import Database, page_of
 from shared.errors import Conflict, Invalid, not_found
 from shared.timeutil import utcnow
 
@@ -57,7 +57,7 @@ def get_instrument(db: Database, instrument_id: str) -> dict:
 def list_instruments(db: Database, page: int, page_size: int):
     i = store.instruments.c
     with db.read() as conn:
-        rows, total = store.list_rows(conn, store.instruments, [], page, page_size, [i.code, i.version.desc()])
+        rows, total = page_of(conn, select(store.instruments), [i.code, i.version.desc()], page, page_size)
     return [_instrument_view(r) for r in rows], total
 
 
@@ -120,7 +120,7 @@ def list_surveys(db: Database, actor: Principal, page: int, page_size: int):
         # branch_ids is a JSON list of ids; the quoted id cannot match another id by accident.
         conditions.append(s.branch_ids.contains(json.dumps(actor.branch_id), autoescape=True))
     with db.read() as conn:
-        rows, total = store.list_rows(conn, store.surveys, conditions, page, page_size, [s.opens_at.desc(), s.id])
+        rows, total = page_of(conn, select(store.surveys).where(*conditions), [s.opens_at.desc(), s.id], page, page_size)
     return [_survey_view(r) for r in rows], total
 
 

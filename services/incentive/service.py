@@ -18,7 +18,7 @@ from services.incentive import handlers, ledger, model, store, unit
 from shared import directory_view, inbox, outbox
 from shared.auth import Principal
 from shared.consumer import TransientError
-from shared.db import Database
+from shared.db import Database, page_of
 from shared.errors import Conflict, Forbidden, Invalid, not_found
 from shared.events import get as get_event_type
 from shared.events.envelope import Event
@@ -128,7 +128,7 @@ def list_funds(db: Database, branch_id: str | None, period: str | None, page: in
             query = query.where(store.funds.c.branch_id == branch_id)
         if period:
             query = query.where(store.funds.c.period == period)
-        rows, total = store.page_of(conn, query, [store.funds.c.period, store.funds.c.branch_id], page, page_size)
+        rows, total = page_of(conn, query, [store.funds.c.period, store.funds.c.branch_id], page, page_size)
         return [_fund_out(r) for r in rows], total
 
 
@@ -175,7 +175,7 @@ def list_ledger(db: Database, filters: dict, page: int, page_size: int):
         if filters.get("cause_id"):
             query = query.where(t.c.id.in_(select(store.ledger_causes.c.entry_id).where(
                 store.ledger_causes.c.event_id == filters["cause_id"])))
-        rows, total = store.page_of(conn, query, [t.c.position], page, page_size)
+        rows, total = page_of(conn, query, [t.c.position], page, page_size)
         return [_entry_out(r) for r in rows], total
 
 
@@ -211,7 +211,7 @@ def list_sanctions(db: Database, filters: dict, page: int, page_size: int):
         if filters.get("active_at"):
             query = query.where(t.c.status.in_(ledger.IN_FORCE), t.c.issued_at <= filters["active_at"],
                                 t.c.expires_at > filters["active_at"])
-        rows, total = store.page_of(conn, query, [t.c.issued_at, t.c.id], page, page_size)
+        rows, total = page_of(conn, query, [t.c.issued_at, t.c.id], page, page_size)
         return [_sanction_out(r) for r in rows], total
 
 
@@ -270,7 +270,7 @@ def list_appeals(db: Database, branch_id: str | None, status: str | None, page: 
             query = query.where(t.c.status == "appealed")
         elif status == "decided":
             query = query.where(t.c.decision.is_not(None))
-        rows, total = store.page_of(conn, query, [t.c.appealed_at, t.c.id], page, page_size)
+        rows, total = page_of(conn, query, [t.c.appealed_at, t.c.id], page, page_size)
         return [_sanction_out(r) for r in rows], total
 
 
@@ -309,7 +309,7 @@ def list_violations(db: Database, filters: dict, page: int, page_size: int):
         for name in ("staff_id", "branch_id", "category"):
             if filters.get(name):
                 query = query.where(t.c[name] == filters[name])
-        rows, total = store.page_of(conn, query, [t.c.occurred_at, t.c.id], page, page_size)
+        rows, total = page_of(conn, query, [t.c.occurred_at, t.c.id], page, page_size)
         return [_violation_out(conn, r) for r in rows], total
 
 
@@ -329,7 +329,7 @@ def list_awards(db: Database, filters: dict, page: int, page_size: int):
         for name in ("staff_id", "branch_id", "status", "period", "tier"):
             if filters.get(name):
                 query = query.where(t.c[name] == filters[name])
-        rows, total = store.page_of(conn, query, [t.c.requested_at, t.c.id], page, page_size)
+        rows, total = page_of(conn, query, [t.c.requested_at, t.c.id], page, page_size)
         return [_award_out(r) for r in rows], total
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import (BigInteger, Boolean, Column, Index, Integer, MetaData, Numeric, String, Table,
-                        Text, func, select, update)
+                        Text, select, update)
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime
@@ -244,10 +244,3 @@ def one(conn: Connection, table: Table, for_update: bool = False, **keys):
     if for_update and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     return conn.execute(query).mappings().first()
-
-
-def page_of(conn: Connection, query, order, page: int, page_size: int):
-    """(rows, total) of a filtered select."""
-    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    rows = conn.execute(query.order_by(*order).limit(page_size).offset((page - 1) * page_size)).mappings().all()
-    return [dict(r) for r in rows], total

@@ -21,7 +21,7 @@ from services.training import model, store
 from services.training.model import Policy
 from shared import directory_view, outbox
 from shared.auth import Principal
-from shared.db import Database
+from shared.db import Database, page_of
 from shared.errors import Conflict, Forbidden, Invalid, not_found
 from shared.timeutil import utcnow
 
@@ -174,7 +174,7 @@ def list_courses(db: Database, filters: dict, page: int, page_size: int):
         if filters.get(name) is not None:
             query = query.where(c[name] == filters[name])
     with db.read() as conn:
-        return store.list_rows(conn, query, page, page_size, [c.code])
+        return page_of(conn, query, [c.code], page, page_size)
 
 
 def publish_version(db: Database, actor: Principal, course_id: str, data: dict) -> dict:
@@ -395,7 +395,7 @@ def list_requirements(db: Database, actor: Principal, filters: dict, page: int, 
     if filters.get("overdue"):
         query = query.where(r.status == "open", r.due_on < today())
     with db.read() as conn:
-        return store.list_rows(conn, query, page, page_size, [r.due_on, r.staff_id])
+        return page_of(conn, query, [r.due_on, r.staff_id], page, page_size)
 
 
 def waive_requirement(db: Database, actor: Principal, requirement_id: str, reason: str) -> dict:
@@ -543,7 +543,7 @@ def list_sessions(db: Database, filters: dict, page: int, page_size: int):
         query = query.where(s.starts_at >= datetime.combine(filters["from_date"], datetime.min.time(),
                                                             tzinfo=timezone()))
     with db.read() as conn:
-        items, total = store.list_rows(conn, query, page, page_size, [s.starts_at, s.id])
+        items, total = page_of(conn, query, [s.starts_at, s.id], page, page_size)
         return [_session_view(conn, item) for item in items], total
 
 
@@ -698,7 +698,7 @@ def list_enrolments(db: Database, actor: Principal, session_id: str, page: int, 
                 query = query.where(e.branch_id == actor.branch_id)
             else:
                 query = query.where(e.staff_id == actor.staff_id)
-        items, total = store.list_rows(conn, query, page, page_size, [e.requested_at, e.id])
+        items, total = page_of(conn, query, [e.requested_at, e.id], page, page_size)
         return [_enrolment_view(conn, item) for item in items], total
 
 
@@ -841,7 +841,7 @@ def list_external(db: Database, actor: Principal, filters: dict, page: int, page
         if filters.get(name) is not None:
             query = query.where(x[name] == filters[name])
     with db.read() as conn:
-        return store.list_rows(conn, query, page, page_size, [x.submitted_at.desc(), x.id])
+        return page_of(conn, query, [x.submitted_at.desc(), x.id], page, page_size)
 
 
 # -- views ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import json
 import uuid
 
 from sqlalchemy import (Boolean, Column, Date, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
-                        String, Table, Text, UniqueConstraint, func, select)
+                        String, Table, Text, UniqueConstraint, select)
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime
@@ -179,13 +179,6 @@ def one(conn: Connection, table: Table, ident: str, for_update: bool = False):
     if for_update and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     return conn.execute(query).mappings().first()
-
-
-def list_rows(conn: Connection, query, page: int, page_size: int, order):
-    """A page of the rows of ``query`` and their total."""
-    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    rows = conn.execute(query.order_by(*order).limit(page_size).offset((page - 1) * page_size)).mappings().all()
-    return [dict(r) for r in rows], total
 
 
 def load_policy(conn: Connection) -> dict | None:
