@@ -55,20 +55,24 @@ def add_many(conn: Connection, event_type: str, items: list[tuple[dict, list[dic
     """
     if not items:
         return []
-    kind = get_event_type(event_type)
     when = occurred_at or utcnow()
-    rows = []
-    for data, caused_by in items:
-        # Every event carries caused_by (empty for one a person caused directly) so that
-        # subscribers can trace any decision without special cases.
-        plain = kind.validate({**data, "caused_by": caused_by if caused_by is not None
-                               else data.get("caused_by", [])})
-        rows.append(dict(event_id=str(uuid.uuid4()), type=kind.name, topic=kind.topic, key=kind.key_of(plain),
-                         source=kind.source, subject=kind.subject_of(plain), occurred_at=when,
-                         data=json.dumps(plain, ensure_ascii=False, separators=(",", ":"))))
+    rows = [event_row(event_type, data, caused_by, when) for data, caused_by in items]
     conn.execute(outbox.insert(), rows)
     conn.info["outbox_added"] = conn.info.get("outbox_added", 0) + len(rows)
     return [row["event_id"] for row in rows]
+
+
+def event_row(event_type: str, data: dict, caused_by: list[dict] | None, occurred_at: datetime) -> dict:
+    """The validated outbox row of one event, for callers that insert rows in their own batches.
+
+    Every event carries ``caused_by`` (empty for one a person caused directly) so that subscribers
+    can trace any decision without special cases.
+    """
+    kind = get_event_type(event_type)
+    plain = kind.validate({**data, "caused_by": caused_by if caused_by is not None else data.get("caused_by", [])})
+    return dict(event_id=str(uuid.uuid4()), type=kind.name, topic=kind.topic, key=kind.key_of(plain),
+                source=kind.source, subject=kind.subject_of(plain), occurred_at=occurred_at,
+                data=json.dumps(plain, ensure_ascii=False, separators=(",", ":")))
 
 
 def pending(conn: Connection, limit: int = 500) -> list[tuple[int, Event]]:

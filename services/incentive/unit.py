@@ -14,22 +14,17 @@ Rules for the code using it:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import uuid
 
 from sqlalchemy import bindparam, select, text, update
 
 from services.incentive import store
-from shared import events
-from shared.events.registry import InvalidEventData, _json_default
-from shared.outbox import outbox as outbox_table
+from shared import outbox
 
 KEY = "incentive_unit"
 #: Per-staff advisory locks (PostgreSQL). ``LSQ_INCENTIVE_STAFF_LOCKS=0`` turns them off: workers
 #: then scale better on a backlog, at the price of a rare race (see docs/services/incentive.md).
 STAFF_LOCKS = os.environ.get("LSQ_INCENTIVE_STAFF_LOCKS", "1") != "0"
-_SCHEMAS: dict = {}
 
 
 class Unit:
@@ -76,22 +71,10 @@ class Unit:
         return store.one(self.conn, store.ledger, id=entry_id)
 
     def emit(self, event_type: str, data: dict, caused_by: list[dict], occurred_at) -> str:
-        """``shared.outbox.add`` for a batch: validated against the registry the same way
-        (``EventType.validate``, with the schema instance reused), inserted at flush."""
-        kind = events.get(event_type)
-        plain = json.loads(json.dumps({**data, "caused_by": caused_by}, default=_json_default))
-        schema = _SCHEMAS.get(event_type)
-        if schema is None:
-            schema = _SCHEMAS[event_type] = kind.schema()
-        errors = schema.validate(plain)
-        if errors:
-            raise InvalidEventData(event_type, errors)
-        event_id = str(uuid.uuid4())
-        self.outbox_rows.append(dict(
-            event_id=event_id, type=kind.name, topic=kind.topic, key=kind.key_of(plain), source=kind.source,
-            subject=kind.subject_of(plain), occurred_at=occurred_at,
-            data=json.dumps(plain, ensure_ascii=False, separators=(",", ":"))))
-        return event_id
+        """``shared.outbox.add`` for a batch: the same validated row, inserted at flush."""
+        row = outbox.event_row(event_type, data, caused_by, occurred_at)
+        self.outbox_rows.append(row)
+        return row["event_id"]
 
     # -- points ----------------------------------------------------------------------------------
     def prefetch_points(self, subjects: list[str], tally_keys: list[tuple]) -> None:
@@ -384,7 +367,7 @@ class Unit:
             conn.execute(store.ledger_causes.insert(), self.cause_rows)
             self.cause_rows = []
         if self.outbox_rows:
-            conn.execute(outbox_table.insert(), self.outbox_rows)
+            conn.execute(outbox.outbox.insert(), self.outbox_rows)
             conn.info["outbox_added"] = conn.info.get("outbox_added", 0) + len(self.outbox_rows)
             self.outbox_rows = []
         if self.awarded_new:
