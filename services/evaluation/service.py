@@ -15,7 +15,7 @@ from services.evaluation import model, store
 from services.evaluation.model import dec, q2
 from shared import directory_view, outbox
 from shared.auth import Principal
-from shared.db import Database
+from shared.db import Database, page_of
 from shared.errors import Conflict, Forbidden, Invalid, not_found
 from shared.timeutil import utcnow
 
@@ -172,10 +172,8 @@ def list_cycles(db: Database, status: str | None, page: int, page_size: int):
     """A page of cycles (optionally of one status), latest period first, and the total."""
     with db.read() as conn:
         conditions = [store.cycles.c.status == status] if status else []
-        total = conn.execute(select(func.count()).select_from(store.cycles).where(*conditions)).scalar_one()
-        rows = conn.execute(select(store.cycles).where(*conditions)
-                            .order_by(store.cycles.c.period_start.desc(), store.cycles.c.created_at.desc())
-                            .limit(page_size).offset((page - 1) * page_size)).mappings()
+        rows, total = page_of(conn, select(store.cycles).where(*conditions),
+                              [store.cycles.c.period_start.desc(), store.cycles.c.created_at.desc()], page, page_size)
         return [_cycle_out(r) for r in rows], total
 
 
@@ -367,10 +365,9 @@ def cycle_ratings(db: Database, actor: Principal, cycle_id: str, staff_id: str |
         _cycle_row(conn, cycle_id)
         s = store.submissions
         conditions = [s.c.cycle_id == cycle_id] + ([s.c.staff_id == staff_id] if staff_id else [])
-        total = conn.execute(select(func.count()).select_from(s).where(*conditions)).scalar_one()
         # ordered by what is visible only, so the order cannot hint at a peer's identity
-        rows = conn.execute(select(s).where(*conditions).order_by(s.c.staff_id, s.c.rater_type, s.c.id)
-                            .limit(page_size).offset((page - 1) * page_size)).mappings()
+        rows, total = page_of(conn, select(s).where(*conditions), [s.c.staff_id, s.c.rater_type, s.c.id],
+                              page, page_size)
         return [{**_submission_out(r), "rater_id": None if r["rater_type"] == "peer" else r["rater_id"]}
                 for r in rows], total
 
@@ -739,9 +736,7 @@ def list_appeals(db: Database, actor: Principal, status: str | None, page: int, 
         conditions = [a.c.status == status] if status else []
         if actor.branch_filter() is not None:
             conditions.append(a.c.branch_id == actor.branch_filter())
-        total = conn.execute(select(func.count()).select_from(a).where(*conditions)).scalar_one()
-        rows = conn.execute(select(a).where(*conditions).order_by(a.c.filed_at, a.c.id)
-                            .limit(page_size).offset((page - 1) * page_size)).mappings()
+        rows, total = page_of(conn, select(a).where(*conditions), [a.c.filed_at, a.c.id], page, page_size)
         return [_appeal_out(x) for x in rows], total
 
 
