@@ -57,9 +57,19 @@ def add_many(conn: Connection, event_type: str, items: list[tuple[dict, list[dic
         return []
     when = occurred_at or utcnow()
     rows = [event_row(event_type, data, caused_by, when) for data, caused_by in items]
-    conn.execute(outbox.insert(), rows)
-    conn.info["outbox_added"] = conn.info.get("outbox_added", 0) + len(rows)
+    write_rows(conn, rows)
     return [row["event_id"] for row in rows]
+
+
+def write_rows(conn: Connection, rows: list[dict]) -> None:
+    """Insert outbox rows built beforehand by ``event_row``, inside the caller's transaction.
+
+    Building (and validating) the rows before the transaction keeps the write lock short, which
+    matters on SQLite where writers take turns.
+    """
+    if rows:
+        conn.execute(outbox.insert(), rows)
+        conn.info["outbox_added"] = conn.info.get("outbox_added", 0) + len(rows)
 
 
 def event_row(event_type: str, data: dict, caused_by: list[dict] | None, occurred_at: datetime) -> dict:

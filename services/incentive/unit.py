@@ -367,8 +367,7 @@ class Unit:
             conn.execute(store.ledger_causes.insert(), self.cause_rows)
             self.cause_rows = []
         if self.outbox_rows:
-            conn.execute(outbox.outbox.insert(), self.outbox_rows)
-            conn.info["outbox_added"] = conn.info.get("outbox_added", 0) + len(self.outbox_rows)
+            outbox.write_rows(conn, self.outbox_rows)
             self.outbox_rows = []
         if self.awarded_new:
             conn.execute(store.points_awarded.insert(), [self.awarded[s] for s in self.awarded_new])

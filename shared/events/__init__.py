@@ -11,5 +11,5 @@ from shared.events.registry import (  # noqa: F401
 )
 
 for _module in pkgutil.iter_modules(__path__):
-    if _module.name not in ("registry", "envelope", "asyncapi", "fields"):
+    if _module.name not in ("registry", "envelope", "asyncapi", "fields", "jsonschema"):
         importlib.import_module(f"{__name__}.{_module.name}")

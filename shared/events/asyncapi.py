@@ -6,9 +6,7 @@ drifts from the registry.
 from __future__ import annotations
 
 import yaml
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
-
+from shared.events.jsonschema import payload_schema
 from shared.events.registry import REGISTRY
 
 CE_HEADERS = {
@@ -27,14 +25,11 @@ def _message_name(event_type: str) -> str:
 
 def document() -> dict:
     """The AsyncAPI document as plain data (deterministic order)."""
-    plugin = MarshmallowPlugin()
-    APISpec("lsq-events", "1", "3.0.3", plugins=[plugin])
-    converter = plugin.converter
     channels, operations, messages, schemas = {}, {}, {}, {}
     for name in sorted(REGISTRY):
         kind = REGISTRY[name]
         message = _message_name(name)
-        schema = converter.schema2jsonschema(kind.schema())
+        schema = payload_schema(kind.schema)
         schemas[message] = schema
         key = (f"the {kind.key_field} when the event is about one, else the {kind.subject_field}"
                if kind.key_field and kind.key_field != kind.subject_field else f"the {kind.subject_field}")

@@ -2,7 +2,7 @@
 
 Peer raters never appear in these events: only the components that counted.
 """
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from shared.events import fields as f
 from shared.events.registry import EventData, define
@@ -21,9 +21,9 @@ class EvaluationScored(EventData):
     grade = f.enum(GRADES, "grade band")
     dimension_scores = fields.Dict(keys=fields.String(), values=fields.Float(), required=True,
                                    metadata={"description": "rubric dimension code → score on the 1-5 scale"})
-    components_used = fields.List(fields.String(), required=True,
-                                  metadata={"description": "rater sources that counted", "enum": list(COMPONENTS)})
-    components_missing = fields.List(fields.String(), required=True,
+    components_used = fields.List(fields.String(validate=validate.OneOf(COMPONENTS)), required=True,
+                                  metadata={"description": "rater sources that counted"})
+    components_missing = fields.List(fields.String(validate=validate.OneOf(COMPONENTS)), required=True,
                                      metadata={"description": "rater sources whose weight was spread over the others"})
     revision = f.integer("0 for the first result, then 1, 2 ... after appeals")
     published_at = f.time("when the result was published")

@@ -46,4 +46,5 @@ def integer(description: str, required: bool = True, allow_none: bool = False):
 def money(description: str, required: bool = True):
     """An amount in CNY as a decimal string with two places ("2000.00"), exact for subscribers."""
     return fields.Decimal(required=required, places=2, as_string=True,
-                          metadata={"description": description + " (CNY, decimal string)"})
+                          metadata={"description": description + " (CNY, decimal string)",
+                                    "type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$"})
