@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import time
+import threading
 import uuid
 from datetime import date, datetime, timedelta
 
+import cachetools
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from services.feedback import model, sla, store
@@ -70,24 +71,42 @@ def _branch_manager(conn, branch_id: str) -> str | None:
 
 
 # -- settings: SLA policy and opening hours -----------------------------------------------------
-#: SLA targets are read at most this often per process: filing is the hot path, and a change
-#: made by the network admin reaches every web process within this many seconds.
-POLICY_CACHE_SECONDS = 5.0
-_policy_cache: dict = {}
+#: Settings and confirmed references are remembered this long per process: filing is the hot
+#: path, and a change made by the network admin reaches every web process within this many seconds.
+SETTINGS_CACHE_SECONDS = 5.0
+# Keyed by database URL (one process may serve several in tests); cachetools' caches are not
+# thread-safe, hence the lock (gthread workers).
+_settings = cachetools.TTLCache(maxsize=10_000, ttl=SETTINGS_CACHE_SECONDS)
+_settings_lock = threading.Lock()
+
+
+def _remembered(key):
+    with _settings_lock:
+        return _settings.get(key)
+
+
+def _remember(key, value) -> None:
+    with _settings_lock:
+        _settings[key] = value
+
+
+def _forget_settings() -> None:
+    with _settings_lock:
+        _settings.clear()
 
 
 def sla_policy(conn) -> dict[str, model.SlaTarget]:
     """The SLA targets per severity (seeded with the defaults by the first migration)."""
-    key = str(conn.engine.url)
-    cached = _policy_cache.get(key)
-    if cached is not None and time.monotonic() - cached[0] < POLICY_CACHE_SECONDS:
-        return cached[1]
+    key = ("policy", str(conn.engine.url))
+    policy = _remembered(key)
+    if policy is not None:
+        return policy
     policy = dict(model.DEFAULT_SLA)
     for row in conn.execute(select(store.sla_policy)).mappings():
         policy[row["severity"]] = model.SlaTarget(timedelta(minutes=row["acknowledge_minutes"]),
                                                   timedelta(minutes=row["resolve_minutes"]),
                                                   bool(row["business_hours"]))
-    _policy_cache[key] = (time.monotonic(), policy)
+    _remember(key, policy)
     return policy
 
 
@@ -123,14 +142,22 @@ def set_sla_policy(db: Database, items: list[dict]) -> list[dict]:
                 store.sla_policy.c.severity == item["severity"]).values(**values)).rowcount
             if not done:
                 conn.execute(store.sla_policy.insert().values(severity=item["severity"], **values))
-        _policy_cache.clear()
+        _forget_settings()
         return _policy_view(sla_policy(conn))
 
 
 def opening_hours(conn, branch_id: str) -> sla.OpeningHours | None:
     """The branch's opening hours, or None for 24x7 (nothing configured)."""
-    data = store.hours_of(conn, branch_id)
-    return sla.OpeningHours.from_dict(data) if data else None
+    key = ("hours", str(conn.engine.url), branch_id)
+    hours = _remembered(key)
+    if hours is None:
+        data = store.hours_of(conn, branch_id)
+        hours = sla.OpeningHours.from_dict(data) if data else ALWAYS_OPEN
+        _remember(key, hours)
+    return None if hours is ALWAYS_OPEN else hours
+
+
+ALWAYS_OPEN = "24x7"  # the remembered answer "no opening hours configured"
 
 
 def get_opening_hours(db: Database, branch_id: str) -> dict:
@@ -156,6 +183,7 @@ def set_opening_hours(db: Database, actor: Principal, branch_id: str, data: dict
         if not conn.execute(update(store.branch_hours).where(store.branch_hours.c.branch_id == branch_id)
                             .values(**values)).rowcount:
             conn.execute(store.branch_hours.insert().values(branch_id=branch_id, **values))
+    _forget_settings()
     return {"branch_id": branch_id, "always_open": False, **hours.to_dict()}
 
 
@@ -171,35 +199,61 @@ def _sla_columns(conn, row: dict) -> dict:
 
 
 def file_complaint(db: Database, data: dict) -> dict:
-    """A reader files a complaint → ``lsq.complaint.filed.v1``; returns it with its tracking code."""
+    """A reader files a complaint → ``lsq.complaint.filed.v1``; returns it with its tracking code.
+
+    Filing is the busiest write: the checks, the SLA times and the event are prepared on a read
+    connection first, so the write transaction only inserts (SQLite writers take turns).
+    """
     now = utcnow()
     contact = {k: v for k, v in (data.get("contact") or {}).items() if v}
     code = model.new_tracking_code()
+    target, hours = _filing_terms(db, data)
+    times = model.sla_times(target, now, now, hours)
+    row = {
+        "id": str(uuid.uuid4()), "tracking_hash": model.hash_secret(code), "branch_id": data["branch_id"],
+        "service_point_id": data.get("service_point_id"), "staff_id": data.get("staff_id"),
+        "category": data["category"], "severity": data["severity"], "channel": data["channel"],
+        "description": data["description"], "status": "new", "filed_at": now, "resolve_clock_start": now,
+        "acknowledge_due_at": times.acknowledge_due_at, "acknowledge_at_risk_at": times.acknowledge_at_risk_at,
+        "resolve_due_at": times.resolve_due_at, "resolve_at_risk_at": times.resolve_at_risk_at,
+        "reopen_count": 0, "has_contact": bool(contact), "updated_at": now,
+    }
+    event = outbox.event_row("lsq.complaint.filed.v1", {
+        **_ref(row), "category": row["category"], "severity": row["severity"], "channel": row["channel"],
+        "filed_at": now, "acknowledge_due_at": row["acknowledge_due_at"],
+        "resolve_due_at": row["resolve_due_at"], "reader_ref": None}, None, now)
     with db.transaction() as conn:
-        _check_refs(conn, data["branch_id"], data.get("service_point_id"), data.get("staff_id"))
-        target = sla_policy(conn)[data["severity"]]
-        hours = opening_hours(conn, data["branch_id"]) if target.business_hours else None
-        times = model.sla_times(target, now, now, hours)
-        row = {
-            "id": str(uuid.uuid4()), "tracking_hash": model.hash_secret(code), "branch_id": data["branch_id"],
-            "service_point_id": data.get("service_point_id"), "staff_id": data.get("staff_id"),
-            "category": data["category"], "severity": data["severity"], "channel": data["channel"],
-            "description": data["description"], "status": "new", "filed_at": now, "resolve_clock_start": now,
-            "acknowledge_due_at": times.acknowledge_due_at, "acknowledge_at_risk_at": times.acknowledge_at_risk_at,
-            "resolve_due_at": times.resolve_due_at, "resolve_at_risk_at": times.resolve_at_risk_at,
-            "reopen_count": 0, "has_contact": bool(contact), "updated_at": now,
-        }
         # Parameters apart from the statement: SQLAlchemy reuses the compiled INSERT (hot path).
         conn.execute(store.complaints.insert(), row)
         if contact:
             conn.execute(store.complaint_contacts.insert(), {"complaint_id": row["id"], "name": None, "phone": None,
                                                               "email": None, **contact})
         store.add_history(conn, row["id"], now, "file", None, None, None, "new")
-        outbox.add(conn, "lsq.complaint.filed.v1", {
-            **_ref(row), "category": row["category"], "severity": row["severity"], "channel": row["channel"],
-            "filed_at": now, "acknowledge_due_at": row["acknowledge_due_at"],
-            "resolve_due_at": row["resolve_due_at"], "reader_ref": None})
+        outbox.write_rows(conn, [event])
     return {**tracking_view(row), "tracking_code": code}
+
+
+def _filing_terms(db: Database, data: dict) -> tuple[model.SlaTarget, sla.OpeningHours | None]:
+    """Check a new complaint's references; its SLA target and the branch's opening hours.
+
+    Answered from the per-process cache when the same references were confirmed within
+    ``SETTINGS_CACHE_SECONDS``: the directory read model only ever gains branches and staff (one
+    who leaves is kept, marked left), so the cache can only be late by those seconds in refusing
+    a staff member who has just left, which the read model itself learns by event anyway.
+    """
+    refs = (data["branch_id"], data.get("service_point_id"), data.get("staff_id"))
+    url = str(db.engine.url)
+    policy = _remembered(("policy", url))
+    if policy is not None and _remembered(("refs", url, refs)):
+        target = policy[data["severity"]]
+        hours = _remembered(("hours", url, data["branch_id"])) if target.business_hours else ALWAYS_OPEN
+        if hours is not None:
+            return target, None if hours is ALWAYS_OPEN else hours
+    with db.read() as conn:
+        _check_refs(conn, *refs)
+        _remember(("refs", url, refs), True)
+        target = sla_policy(conn)[data["severity"]]
+        return target, opening_hours(conn, data["branch_id"]) if target.business_hours else None
 
 
 def _ref(row) -> dict:

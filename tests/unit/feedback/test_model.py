@@ -251,3 +251,15 @@ def test_suggestion_outcomes_move_forward_only():
         model.check_suggestion_move("done", "in_progress")
     with pytest.raises(Conflict):
         model.check_suggestion_move("declined", "accepted")
+
+
+def test_tracking_codes_use_every_letter_of_the_phone_safe_alphabet_and_nothing_else():
+    import re
+    from collections import Counter
+
+    codes = [model.new_tracking_code() for _ in range(2000)]
+    assert all(re.fullmatch(r"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}", code) for code in codes)
+    letters = Counter("".join(code.replace("-", "") for code in codes))
+    assert set(letters) == set(model._CODE_ALPHABET)  # all 32 in use: 5 bits a letter, 60 bits a code
+    assert max(letters.values()) < 2 * min(letters.values())  # roughly uniform
+    assert len(set(codes)) == len(codes)
