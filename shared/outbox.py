@@ -79,10 +79,9 @@ def event_row(event_type: str, data: dict, caused_by: list[dict] | None, occurre
     can trace any decision without special cases.
     """
     kind = get_event_type(event_type)
-    plain = kind.validate({**data, "caused_by": caused_by if caused_by is not None else data.get("caused_by", [])})
+    plain, text = kind.encode({**data, "caused_by": caused_by if caused_by is not None else data.get("caused_by", [])})
     return dict(event_id=str(uuid.uuid4()), type=kind.name, topic=kind.topic, key=kind.key_of(plain),
-                source=kind.source, subject=kind.subject_of(plain), occurred_at=occurred_at,
-                data=json.dumps(plain, ensure_ascii=False, separators=(",", ":")))
+                source=kind.source, subject=kind.subject_of(plain), occurred_at=occurred_at, data=text)
 
 
 def pending(conn: Connection, limit: int = 500) -> list[tuple[int, Event]]:

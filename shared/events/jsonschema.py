@@ -1,5 +1,5 @@
-"""JSON Schema of each event type's data: the payloads of the AsyncAPI contract, and the check
-every producer runs before an event reaches the outbox.
+"""JSON Schema of each event type's data: the payloads of the AsyncAPI contract, the check every
+producer runs before an event reaches the outbox, and the one consumers run on what they read.
 
 The schemas are derived from the marshmallow schemas of the registry (apispec, in the JSON Schema
 dialect of OpenAPI 3.1: a nullable field is ``"type": [..., "null"]``), so the contract and the
@@ -60,6 +60,11 @@ def _strict(node):
     if isinstance(node, list):
         return [_strict(value) for value in node]
     return node
+
+
+def consumer_check(schema: type[Schema]):
+    """A compiled validator of consumed data against the published (tolerant) payload schema."""
+    return fastjsonschema.compile(payload_schema(schema))
 
 
 def producer_check(schema: type[Schema]):

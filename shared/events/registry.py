@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, missing
 
 TYPE_PATTERN = re.compile(r"^lsq\.(?P<entity>[a-z_]+)\.(?P<verb>[a-z_]+)\.v(?P<version>[0-9]+)$")
 
@@ -85,9 +85,14 @@ class EventType:
     def validate(self, data: dict) -> dict:
         """Check data a producer is about to publish against the contract's JSON Schema (unknown
         fields refused); returns it as JSON-ready values."""
+        return self.encode(data)[0]
+
+    def encode(self, data: dict) -> tuple[dict, str]:
+        """``validate``, also giving the JSON text of the checked data (what the outbox stores)."""
         import fastjsonschema
 
-        plain = json.loads(json.dumps(data, default=_json_default))
+        text = json.dumps(data, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+        plain = json.loads(text)
         try:
             self._check(plain)
         except fastjsonschema.JsonSchemaValueException as error:
@@ -95,15 +100,47 @@ class EventType:
             errors = self.schema().validate(plain) or {
                 ".".join(str(part) for part in error.path[1:]) or "data": [error.message]}
             raise InvalidEventData(self.name, errors) from None
-        return plain
+        return plain, text
 
     @cached_property
     def _loader(self) -> Schema:
         return self.schema(unknown=EXCLUDE)
 
+    @cached_property
+    def _reading(self):
+        """What ``load`` needs, prepared once: the compiled check, the fields, their converters."""
+        from shared.events.jsonschema import consumer_check
+        fields_ = self._loader.load_fields
+        converters = [(name, converter) for name, field in fields_.items()
+                      if (converter := _converter_for(field)) is not None]
+        defaults = [(name, field.load_default) for name, field in fields_.items()
+                    if field.load_default is not missing]
+        return consumer_check(self.schema), frozenset(fields_), converters, defaults
+
     def load(self, data: dict) -> dict:
-        """Load consumed data tolerantly: unknown fields are dropped, known ones checked."""
-        return self._loader.load(data)
+        """Load consumed data tolerantly: unknown fields are dropped, known ones checked, times,
+        dates and amounts turned into ``datetime``, ``date`` and ``Decimal``.
+
+        The same result as the schema's marshmallow load, at a fraction of the cost (consumers load
+        every event they read): the contract's compiled JSON Schema checks, plain code converts.
+        Invalid data raises marshmallow's ``ValidationError`` with every problem listed.
+        """
+        import fastjsonschema
+
+        check, known, converters, defaults = self._reading
+        plain = {name: value for name, value in data.items() if name in known}
+        try:
+            check(plain)
+            for name, convert in converters:
+                value = plain.get(name)
+                if value is not None:
+                    plain[name] = convert(value)
+        except (fastjsonschema.JsonSchemaValueException, ValueError, ArithmeticError):
+            return self._loader.load(data)  # raises, naming each invalid field
+        for name, default in defaults:
+            if name not in plain:
+                plain[name] = default() if callable(default) else default
+        return plain
 
     def subject_of(self, data: dict) -> str:
         return str(data[self.subject_field])
@@ -170,3 +207,33 @@ def _json_default(value):
     if isinstance(value, UUID):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _aware_time(text: str):
+    from shared.timeutil import parse_rfc3339
+    return parse_rfc3339(text)
+
+
+def _date(text: str):
+    from datetime import date
+    return date.fromisoformat(text)
+
+
+def _decimal(value):
+    from decimal import Decimal
+    return Decimal(str(value))
+
+
+def _float_values(mapping: dict) -> dict:
+    return {key: float(value) for key, value in mapping.items()}
+
+
+#: How ``EventType.load`` turns checked JSON values into the types marshmallow would give.
+_CONVERTERS = {fields.AwareDateTime: _aware_time, fields.DateTime: _aware_time, fields.Date: _date,
+               fields.Decimal: _decimal, fields.Float: float, fields.Integer: int}
+
+
+def _converter_for(field):
+    if isinstance(field, fields.Dict) and isinstance(field.value_field, fields.Float):
+        return _float_values
+    return _CONVERTERS.get(type(field))
