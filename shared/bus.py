@@ -6,6 +6,7 @@ import socket
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
+from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import TopicAlreadyExistsError
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,10 @@ def make_consumer(bootstrap: str, group: str, topics: list[str], **overrides) ->
         session_timeout_ms=10000,
         heartbeat_interval_ms=3000,
         client_id=f"lsq-{group}",
+        # Range assignment gives one member the same partition numbers of every topic. All LSQ
+        # topics have the same partition count and key events by the staff member concerned, so
+        # everything about one person reaches one worker of a group (co-partitioning).
+        partition_assignment_strategy=(RangePartitionAssignor,),
     )
     settings.update(overrides)
     consumer = KafkaConsumer(**settings)

@@ -513,7 +513,8 @@ def prefetch(conn, events: list[Event]) -> None:
             at = cause_time(event)
             funds.add((event.data["branch_id"], model.fund_period(at, ledger.policy_at(conn, at).fund_period_kind)))
     work.load_staff(people)
-    work.load_completions([e.data.get("staff_id") for e in events if e.type == "lsq.requirement.overdue.v1"])
+    work.load_completions([e.data.get("staff_id") for e in events
+                           if e.type in ("lsq.requirement.overdue.v1", "lsq.training.completed.v1")])
     work.prefetch_revisions(revisable)
     work.prefetch_funds(funds)
 

@@ -1,7 +1,10 @@
 """Complaint events, owned by the feedback service (topic ``lsq.complaint``).
 
-Key = the staff member complained about, else the complaint id. No reader contact details ever
-appear here: a reader is at most a pseudonymous ``reader_ref``.
+Key = the staff member the event concerns, else the complaint id: the staff member complained
+about, but for the SLA events the handler (who answers for the SLA and receives its notice). So
+every event that can change one person's standing lands on one partition, and one incentive
+worker decides it. No reader contact details ever appear here: a reader is at most a pseudonymous
+``reader_ref``.
 """
 from shared.events import fields as f
 from shared.events.registry import EventData, define
@@ -75,9 +78,9 @@ define("lsq.complaint.resolved.v1", ComplaintResolved, service="feedback", subje
        description="A complaint was resolved with an outcome.")
 define("lsq.complaint.reopened.v1", ComplaintReopened, service="feedback", subject="complaint_id",
        description="The reader reopened a resolved complaint.")
-define("lsq.complaint.sla_at_risk.v1", ComplaintSla, service="feedback", subject="complaint_id",
+define("lsq.complaint.sla_at_risk.v1", ComplaintSla, service="feedback", subject="complaint_id", key="handler_id",
        description="80% of an SLA target's time is used up.")
 define("lsq.complaint.sla_breached.v1", ComplaintSlaBreached, service="feedback", subject="complaint_id",
-       description="An SLA target passed (once per target and complaint).")
+       key="handler_id", description="An SLA target passed (once per target and complaint).")
 define("lsq.complaint.rated.v1", ComplaintRated, service="feedback", subject="complaint_id",
        description="The reader rated how the complaint was resolved.")
