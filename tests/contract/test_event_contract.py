@@ -112,3 +112,14 @@ def test_every_payload_schema_compiles_for_a_plain_json_schema_validator():
     for message, schema in asyncapi.document()["components"]["schemas"].items():
         fastjsonschema.compile(schema)  # raises on anything a validator cannot read (e.g. `nullable`)
         assert "nullable" not in yaml.safe_dump(schema), message
+
+
+def test_event_ids_are_time_ordered_uuid7():
+    import uuid
+
+    from shared.outbox import event_row
+    from shared.timeutil import utcnow
+
+    ids = [event_row("lsq.complaint.filed.v1", _filed(), None, utcnow())["event_id"] for _ in range(50)]
+    assert all(uuid.UUID(i).version == 7 for i in ids)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)  # indexes holding them grow at one end
