@@ -74,7 +74,10 @@ def test_every_event_published_once_with_a_valid_payload(database_url, kafka_boo
         assert kind.schema().validate(json.loads(record.value)) == {}, event.type
         assert event.source == "/lsq/feedback" and header(record, "content-type") == "application/json"
         assert "13900000000" not in record.value.decode()
-        if event.type.startswith("lsq.complaint"):
+        if event.type.startswith("lsq.complaint.sla_"):
+            # keyed by the handler who answers for the SLA, else the complaint
+            assert record.key.decode() == (event.data["handler_id"] or event.data["complaint_id"])
+        elif event.type.startswith("lsq.complaint"):
             assert record.key.decode() == STAFF_1  # per-staff ordering
     assert seen == expected
     db.dispose()
