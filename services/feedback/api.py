@@ -30,8 +30,11 @@ FILE_LIMIT, TRACK_LIMIT, PRAISE_LIMIT, RATING_LIMIT, SURVEY_LIMIT = 10, 30, 10, 
 @blp.arguments(schemas.ComplaintIn())
 @blp.response(201, schemas.ComplaintFiled)
 def file_complaint(data):
-    """File a complaint (no account needed); keep the tracking code / 提交投诉"""
-    return service.file_complaint(db(), data)
+    """File a complaint (no account needed); keep the tracking code / 提交投诉
+
+    Staff recording a complaint received earlier (phone, letter, desk) send their token and
+    ``received_at``: the SLA clocks start then. / 工作人员代为登记时可填写受理时间。"""
+    return service.file_complaint(db(), data, auth.current())
 
 
 @blp.get("/complaints/track/<code>")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.feedback import sla
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Forbidden, Invalid
 from shared.events.complaint import CATEGORIES, CHANNELS, OUTCOMES, SEVERITIES  # noqa: F401 - re-exported
 
 # -- complaints ----------------------------------------------------------------------------------
@@ -32,6 +32,9 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 #: A reader may reopen a complaint this long after it was resolved.
 REOPEN_WINDOW = timedelta(days=14)
+#: How far back staff may date a complaint they record after the fact (received by phone, letter
+#: or at the desk): the SLA clocks start when the library received it, not when it was typed in.
+MAX_RECEIVED_AGO = timedelta(days=30)
 #: An SLA target is "at risk" once this share of its time is used up.
 AT_RISK_FRACTION = 0.8
 #: Contact details are purged this many days after closure (LSQ_FEEDBACK_CONTACT_RETENTION_DAYS).
@@ -387,3 +390,22 @@ def check_suggestion_move(current: str, target: str) -> None:
         raise Conflict(f"a suggestion that is {current} cannot become {target}",
                        f"建议状态 {current} 不能改为 {target}", code="invalid_transition",
                        details={"status": current, "to": target})
+
+
+def check_received_at(received_at: datetime | None, now: datetime, recorded_by_staff: bool) -> datetime:
+    """When the SLA clocks of a new complaint start: ``received_at`` if staff give it, else now.
+
+    Readers filing themselves cannot set it (403); it may not lie in the future or more than
+    ``MAX_RECEIVED_AGO`` back (422 naming ``received_at``).
+    """
+    if received_at is None:
+        return now
+    if not recorded_by_staff:
+        raise Forbidden("only staff recording a complaint received earlier may set received_at",
+                        "只有代为登记投诉的工作人员可以填写受理时间 received_at")
+    if received_at > now:
+        raise Invalid("received_at lies in the future", "受理时间不能晚于当前时间", field="received_at")
+    if now - received_at > MAX_RECEIVED_AGO:
+        raise Invalid(f"received_at may be at most {MAX_RECEIVED_AGO.days} days back",
+                      f"受理时间最多只能早于当前 {MAX_RECEIVED_AGO.days} 天", field="received_at")
+    return received_at

@@ -32,6 +32,11 @@ class ComplaintIn(Schema):
     severity = fields.String(load_default="normal", validate=validate.OneOf(model.SEVERITIES))
     channel = fields.String(load_default="web", validate=validate.OneOf(model.CHANNELS))
     description = fields.String(required=True, validate=validate.Length(min=1, max=model.DESCRIPTION_MAX))
+    received_at = fields.AwareDateTime(
+        load_default=None, allow_none=True,
+        metadata={"description": "staff recording a complaint received earlier (phone, letter, desk): when the "
+                                 "library received it; the SLA clocks start then. At most 30 days back; readers "
+                                 "filing themselves leave it out / 代为登记时的受理时间"})
     contact = fields.Nested(ContactIn, load_default=None, allow_none=True,
                             metadata={"description": "optional; never shown to the staff member concerned, "
                                                      "never in events, purged after closure"})

@@ -198,29 +198,39 @@ def _sla_columns(conn, row: dict) -> dict:
                 resolve_due_at=times.resolve_due_at, resolve_at_risk_at=times.resolve_at_risk_at)
 
 
-def file_complaint(db: Database, data: dict) -> dict:
+#: Roles that may record a complaint on a reader's behalf, dated when the library received it.
+RECORDERS = ("supervisor", "branch_manager", "network_admin")
+
+
+def file_complaint(db: Database, data: dict, actor: Principal | None = None) -> dict:
     """A reader files a complaint → ``lsq.complaint.filed.v1``; returns it with its tracking code.
 
+    Staff recording a complaint received earlier (by phone, letter, at the desk) may give
+    ``received_at``: the complaint counts as filed then, and its SLA clocks run from then.
     Filing is the busiest write: the checks, the SLA times and the event are prepared on a read
     connection first, so the write transaction only inserts (SQLite writers take turns).
     """
     now = utcnow()
+    recording = actor is not None and actor.role in RECORDERS
+    if recording and data.get("received_at") is not None:
+        actor.require_branch(data["branch_id"])
+    filed_at = model.check_received_at(data.get("received_at"), now, recording)
     contact = {k: v for k, v in (data.get("contact") or {}).items() if v}
     code = model.new_tracking_code()
     target, hours = _filing_terms(db, data)
-    times = model.sla_times(target, now, now, hours)
+    times = model.sla_times(target, filed_at, filed_at, hours)
     row = {
         "id": str(uuid.uuid4()), "tracking_hash": model.hash_secret(code), "branch_id": data["branch_id"],
         "service_point_id": data.get("service_point_id"), "staff_id": data.get("staff_id"),
         "category": data["category"], "severity": data["severity"], "channel": data["channel"],
-        "description": data["description"], "status": "new", "filed_at": now, "resolve_clock_start": now,
+        "description": data["description"], "status": "new", "filed_at": filed_at, "resolve_clock_start": filed_at,
         "acknowledge_due_at": times.acknowledge_due_at, "acknowledge_at_risk_at": times.acknowledge_at_risk_at,
         "resolve_due_at": times.resolve_due_at, "resolve_at_risk_at": times.resolve_at_risk_at,
         "reopen_count": 0, "has_contact": bool(contact), "updated_at": now,
     }
     event = outbox.event_row("lsq.complaint.filed.v1", {
         **_ref(row), "category": row["category"], "severity": row["severity"], "channel": row["channel"],
-        "filed_at": now, "acknowledge_due_at": row["acknowledge_due_at"],
+        "filed_at": filed_at, "acknowledge_due_at": row["acknowledge_due_at"],
         "resolve_due_at": row["resolve_due_at"], "reader_ref": None}, None, now)
     with db.transaction() as conn:
         # Parameters apart from the statement: SQLAlchemy reuses the compiled INSERT (hot path).
@@ -228,7 +238,11 @@ def file_complaint(db: Database, data: dict) -> dict:
         if contact:
             conn.execute(store.complaint_contacts.insert(), {"complaint_id": row["id"], "name": None, "phone": None,
                                                               "email": None, **contact})
-        store.add_history(conn, row["id"], now, "file", None, None, None, "new")
+        if filed_at == now:
+            store.add_history(conn, row["id"], now, "file", None, None, None, "new")
+        else:
+            store.add_history(conn, row["id"], filed_at, "file", actor.role, actor.staff_id, None, "new",
+                              f"recorded by staff at {now.isoformat(timespec='seconds')}")
         outbox.write_rows(conn, [event])
     return {**tracking_view(row), "tracking_code": code}
 

@@ -1,10 +1,13 @@
 """Feedback worker: outbox relay, directory read model, SLA sweep, survey closing, contact purge."""
+import os
+
 from services.feedback import service, surveys
 from services.feedback.handlers import HANDLERS
 from shared.worker import PeriodicJob, Worker
 
-#: How often the SLA sweep runs: at-risk and breach events are at most this late.
-SLA_SWEEP_SECONDS = 60
+#: How often the SLA sweep runs (``LSQ_FEEDBACK_SLA_SWEEP_SECONDS``): at-risk and breach events
+#: are at most this late. The sweep reads only complaints whose next due time has passed (indexed).
+SLA_SWEEP_SECONDS = float(os.environ.get("LSQ_FEEDBACK_SLA_SWEEP_SECONDS", "30"))
 HOUSEKEEPING_SECONDS = 3600
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from services.feedback import service, store
 from shared import outbox
-from shared.timeutil import utcnow
+from shared.timeutil import rfc3339, utcnow
 from tests.helpers import auth
 from tests.integration.feedback.conftest import (ADMIN, B1, B2, DESK_1, DESK_2, MANAGER_1, STAFF_1,
                                                   SUPERVISOR_1, SUPERVISOR_2)
@@ -151,7 +151,7 @@ def test_sla_at_risk_breach_once_and_escalation(client, db):
         breaches = outbox.events_for(conn, subject=cid, event_type="lsq.complaint.sla_breached.v1")
     assert len(breaches) == 1
     assert breaches[0].data["target"] == "acknowledge" and breaches[0].data["escalated_to_staff_id"] == MANAGER_1
-    assert breaches[0].key == STAFF_1
+    assert breaches[0].key == cid  # keyed by the handler, and nobody handles it yet
     # Resolution target: at risk after 80% of 24 h, breached after 24 h, once.
     _act(client, cid, "acknowledge")
     assert service.sla_sweep(db, utcnow() + timedelta(hours=20)) == {"at_risk": 1, "breached": 0}
@@ -270,3 +270,37 @@ def test_a_target_met_late_is_still_announced_as_breached_once(client, db):
     with db.read() as conn:
         breaches = outbox.events_for(conn, subject=cid, event_type="lsq.complaint.sla_breached.v1")
     assert [b.data["target"] for b in breaches] == ["acknowledge"]
+
+
+def test_staff_record_a_complaint_received_earlier_and_its_clocks_run_from_then(client, db):
+    received = utcnow() - timedelta(hours=3)
+    body = {**COMPLAINT, "channel": "phone", "received_at": received.isoformat()}
+    recorded = client.post("/complaints", json=body, headers=SUPERVISOR_1)
+    assert recorded.status_code == 201, recorded.json
+    cid = recorded.json["id"]
+    complaint = client.get(f"/complaints/{cid}", headers=SUPERVISOR_1).json
+    filed_at = complaint["filed_at"]
+    assert filed_at.startswith(received.strftime("%Y-%m-%dT%H:%M"))  # urgent: acknowledge due 2 h after receipt
+    assert _act(client, cid, "assign", {"handler_id": MANAGER_1}).status_code == 200
+    assert service.sla_sweep(db, utcnow()) == {"at_risk": 0, "breached": 1}  # at once, not in two hours
+    with db.read() as conn:
+        breach = outbox.events_for(conn, subject=cid, event_type="lsq.complaint.sla_breached.v1")[0]
+        filed = outbox.events_for(conn, subject=cid, event_type="lsq.complaint.filed.v1")[0]
+    assert breach.key == MANAGER_1 and breach.data["handler_id"] == MANAGER_1  # the handler's partition
+    assert filed.data["filed_at"] < rfc3339(utcnow() - timedelta(hours=2))
+    history = client.get(f"/complaints/{cid}/history", headers=SUPERVISOR_1).json
+    assert history[0]["action"] == "file" and history[0]["actor_id"] == "sup-1" and "recorded" in history[0]["note"]
+
+
+@pytest.mark.parametrize("headers, received, status, field", [
+    (None, timedelta(hours=1), 403, None),                    # a reader cannot back-date their own filing
+    (SUPERVISOR_2, timedelta(hours=1), 403, None),            # another branch's supervisor
+    (SUPERVISOR_1, timedelta(hours=-1), 422, "received_at"),  # in the future
+    (SUPERVISOR_1, timedelta(days=31), 422, "received_at"),   # too far back
+])
+def test_received_at_is_for_staff_of_the_branch_and_bounded(client, headers, received, status, field):
+    body = {**COMPLAINT, "received_at": (utcnow() - received).isoformat()}
+    response = client.post("/complaints", json=body, headers=headers or {})
+    assert response.status_code == status, response.json
+    if field:
+        assert field in response.json["errors"]

@@ -263,3 +263,24 @@ def test_tracking_codes_use_every_letter_of_the_phone_safe_alphabet_and_nothing_
     assert set(letters) == set(model._CODE_ALPHABET)  # all 32 in use: 5 bits a letter, 60 bits a code
     assert max(letters.values()) < 2 * min(letters.values())  # roughly uniform
     assert len(set(codes)) == len(codes)
+
+
+def test_received_at_starts_the_clocks_for_staff_within_thirty_days():
+    from datetime import datetime, timedelta, timezone
+
+    import pytest
+
+    from shared.errors import Forbidden, Invalid
+
+    now = datetime(2026, 11, 28, 10, tzinfo=timezone.utc)
+    assert model.check_received_at(None, now, recorded_by_staff=False) == now
+    assert model.check_received_at(None, now, recorded_by_staff=True) == now
+    earlier = now - timedelta(days=3)
+    assert model.check_received_at(earlier, now, recorded_by_staff=True) == earlier
+    assert model.check_received_at(now - model.MAX_RECEIVED_AGO, now, recorded_by_staff=True)
+    with pytest.raises(Forbidden):
+        model.check_received_at(earlier, now, recorded_by_staff=False)
+    for bad in (now + timedelta(seconds=1), now - model.MAX_RECEIVED_AGO - timedelta(seconds=1)):
+        with pytest.raises(Invalid) as refused:
+            model.check_received_at(bad, now, recorded_by_staff=True)
+        assert refused.value.field == "received_at"
