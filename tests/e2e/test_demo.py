@@ -52,6 +52,12 @@ def test_demo_seeds_a_network_and_its_summary_matches_the_apis(system, tmp_path,
         for sev in ("low", "normal", "high", "urgent")}
     assert sum(c["outcome"] == "substantiated" for c in complaints) == summary["complaints"]["substantiated"] > 0
     assert sum(c["status"] == "new" for c in complaints) == summary["complaints"]["open"] > 0
+    late = [c for c in complaints if c["acknowledge_breached_at"]]  # recorded late, never acknowledged
+    assert len(late) == summary["sent"]["complaints_breached"] == summary["sent"]["complaints_open_for_sla"] > 0
+    assert all(c["channel"] == "phone" and c["handler_id"] and c["escalated_to"] for c in late)
+    for c in late:
+        notices = get(system, "incentive", "/ledger", subject=f"complaint:{c['id']}:sla:acknowledge")["items"]
+        assert [n["staff_id"] for n in notices] == [c["handler_id"]]  # the handler answers for the SLA
     praise = [p for b in branches for p in get(system, "feedback", "/praise", branch_id=b, page_size=500)["items"]]
     assert len(praise) == summary["sent"]["praise"]
     assert sum(p["status"] == "rejected" for p in praise) == summary["sent"]["praise_rejected"] > 0
