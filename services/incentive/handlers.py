@@ -502,21 +502,35 @@ def prefetch(conn, events: list[Event]) -> None:
     work = unit.current(conn)
     if subjects or tallies:
         work.prefetch_points(subjects, tallies)
-    people, revisable, funds = set(), [], set()
+    people, ladder_people, revisable, funds = set(), set(), [], set()
     for event in events:
         if event.type.startswith(("lsq.staff.", "lsq.branch.", "lsq.praise.")):
             continue
         people.update(v for k, v in event.data.items() if k in ("staff_id", "handler_id") and isinstance(v, str))
+        ladder_people.update(_ladder_targets(conn, event))
         if event.type in ("lsq.evaluation.scored.v1", "lsq.evaluation.rescored.v1", "lsq.complaint.resolved.v1"):
             revisable.append(subject_of(event))
         if event.type.startswith("lsq.evaluation.") and event.data.get("branch_id"):
             at = cause_time(event)
             funds.add((event.data["branch_id"], model.fund_period(at, ledger.policy_at(conn, at).fund_period_kind)))
-    work.load_staff(people)
+    work.lock(people)
+    # Ladder histories only for those a sanction rule may name; anyone else's is read if a rare
+    # path needs it (a revised decision, an escalation falling due).
+    work.load_staff(ladder_people)
+    work.load_watches([e.data.get("staff_id") for e in events if e.type == "lsq.training.completed.v1"])
     work.load_completions([e.data.get("staff_id") for e in events
                            if e.type in ("lsq.requirement.overdue.v1", "lsq.training.completed.v1")])
     work.prefetch_revisions(revisable)
     work.prefetch_funds(funds)
+
+
+def _ladder_targets(conn, event: Event) -> list[str]:
+    """The staff members whose ladder a sanction rule of the policy may change for this event."""
+    rule_type = "lsq.evaluation.scored.v1" if event.type == "lsq.evaluation.rescored.v1" else event.type
+    pol = ledger.policy_at(conn, cause_time(event))
+    targets = [event.data.get(rule.sanction.get("target", "staff_id"))
+               for rule in pol.rules_for(rule_type) if rule.sanction and rule.matches(event.data)]
+    return [t for t in targets if isinstance(t, str)]
 
 
 HANDLERS = {

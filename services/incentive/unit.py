@@ -43,7 +43,9 @@ class Unit:
         self.tally: dict[tuple, list] = {}  # (staff, month, rule) -> [points, in_db]
         self.tally_dirty: set[tuple] = set()
         # ladder state, per staff member: facts, sanctions, training watches
-        self.staff_loaded: set[str] = set()
+        self.staff_loaded: set[str] = set()  # ladder and watches read
+        self.watches_loaded: set[str] = set()  # watches read
+        self.staff_locked: set[str] = set()
         self.facts: dict[str, dict] = {}
         self.facts_by_staff: dict[str, list[dict]] = {}
         self.sanctions: dict[str, dict] = {}
@@ -122,26 +124,50 @@ class Unit:
 
     # -- ladder state ----------------------------------------------------------------------------
     def load_staff(self, staff_ids) -> None:
-        """Load the facts, sanctions and training watches of these staff members (3 queries)."""
-        wanted = sorted({s for s in staff_ids if s and s not in self.staff_loaded})
-        if wanted and self.conn.dialect.name == "postgresql" and STAFF_LOCKS:
-            # Hold each staff member's ladder until commit: events about one person can reach two
-            # workers (an SLA breach is keyed by the complaint, its notice goes to the handler).
-            # Locks are taken in one fixed order, so two workers never deadlock on a batch.
+        """Load the ladder (facts, sanctions) and training watches of these staff members."""
+        self._load(staff_ids, ladder=True)
+
+    def load_watches(self, staff_ids) -> None:
+        """Load only the training watches of these staff members (a completion needs no ladder)."""
+        self._load(staff_ids, ladder=False)
+
+    def lock(self, staff_ids) -> None:
+        """On PostgreSQL, hold these staff members' state until commit.
+
+        Events about one person can reach two workers during a rebalance. The batch takes the locks
+        of everyone it names in one call, in one fixed order, so two workers never deadlock on it.
+        """
+        if self.conn.dialect.name != "postgresql" or not STAFF_LOCKS:
+            return
+        locks = sorted({sid for sid in staff_ids if sid} - self.staff_locked)
+        if locks:
             self.conn.execute(text(
                 "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext('lsq.incentive.staff:' || k) AS h "
-                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS locks"), {"keys": wanted})
+                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY 1) AS locks"), {"keys": locks})
+            self.staff_locked.update(locks)
+
+    def _load(self, staff_ids, ladder: bool) -> None:
+        # A person's whole ladder history is read for each batch that may change it, so it is read
+        # only for the people whose events may (the history grows with every sanction).
+        loaded = self.staff_loaded if ladder else self.watches_loaded
+        wanted = sorted({sid for sid in staff_ids if sid and sid not in loaded})
+        self.lock(wanted)
         for chunk in _chunks(wanted, 1000):
             for sid in chunk:
-                self.staff_loaded.add(sid)
                 self.facts_by_staff.setdefault(sid, [])
                 self.sanctions_by_staff.setdefault(sid, [])
                 self.watches_by_staff.setdefault(sid, [])
-            for table, index, by_staff, key in (
-                    (store.ladder_facts, self.facts, self.facts_by_staff, "key"),
-                    (store.sanctions, self.sanctions, self.sanctions_by_staff, "id"),
-                    (store.requirement_watch, self.watches, self.watches_by_staff, "subject")):
-                for row in self.conn.execute(select(table).where(table.c.staff_id.in_(chunk))).mappings():
+            watch_ids = [sid for sid in chunk if sid not in self.watches_loaded]
+            self.watches_loaded.update(watch_ids)
+            parts = [(store.requirement_watch, self.watches, self.watches_by_staff, "subject", watch_ids)]
+            if ladder:
+                self.staff_loaded.update(chunk)
+                parts += [(store.ladder_facts, self.facts, self.facts_by_staff, "key", chunk),
+                          (store.sanctions, self.sanctions, self.sanctions_by_staff, "id", chunk)]
+            for table, index, by_staff, key, ids in parts:
+                if not ids:
+                    continue
+                for row in self.conn.execute(select(table).where(table.c.staff_id.in_(ids))).mappings():
                     if row[key] not in index:
                         index[row[key]] = dict(row)
                         by_staff[row["staff_id"]].append(index[row[key]])
@@ -192,11 +218,11 @@ class Unit:
         self._changed["sanctions"].setdefault(sanction_id, {}).update(values)
 
     def watches_of(self, staff_id: str) -> list[dict]:
-        self.load_staff([staff_id])
+        self.load_watches([staff_id])
         return self.watches_by_staff[staff_id]
 
     def add_watch(self, row: dict) -> None:
-        self.load_staff([row["staff_id"]])
+        self.load_watches([row["staff_id"]])
         self.watches[row["subject"]] = row
         self.watches_by_staff[row["staff_id"]].append(row)
         self._new["watches"].append(row)
