@@ -13,6 +13,7 @@ batch is rolled back and applied record by record to isolate the failure.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -97,20 +98,27 @@ class ConsumerRunner:
         statuses = []
         with self.db.transaction() as conn:
             done = inbox.seen_many(conn, self.group, [(e.source, e.id) for e in events])
-            fresh = []
-            for event in events:
-                key = (event.source, event.id)
-                if key in done:
-                    statuses.append("duplicate")
-                    continue
-                logs.event_id.set(event.id)
-                self.handlers[event.type](conn, event)
-                done.add(key)
-                fresh.append(key)
-                statuses.append("applied")
-            inbox.record_many(conn, self.group, fresh)
+            applied = []
+            with self.batch_scope(conn, [e for e in events if (e.source, e.id) not in done]):
+                for event in events:
+                    key = (event.source, event.id)
+                    if key in done:
+                        statuses.append("duplicate")
+                        continue
+                    logs.event_id.set(event.id)
+                    self.handlers[event.type](conn, event)
+                    done.add(key)
+                    applied.append(key)
+                    statuses.append("applied")
+            inbox.record_many(conn, self.group, applied)
         logs.event_id.set(None)
         return statuses
+
+    def batch_scope(self, conn, fresh: list[Event]):
+        """What surrounds the handlers of one batch inside its transaction (``fresh``: the events
+        not applied before). Nothing here; a service may load state for the whole batch and
+        write it back at the end (the incentive unit of work)."""
+        return contextlib.nullcontext()
 
     # -- the Kafka loop ----------------------------------------------------------------------
     def run(self) -> None:
