@@ -90,6 +90,14 @@ def _remember(key, value) -> None:
         _settings[key] = value
 
 
+def _policy_key(database_url: str) -> tuple:
+    return ("policy", database_url)
+
+
+def _hours_key(database_url: str, branch_id: str) -> tuple:
+    return ("hours", database_url, branch_id)
+
+
 def _forget_settings() -> None:
     with _settings_lock:
         _settings.clear()
@@ -97,7 +105,7 @@ def _forget_settings() -> None:
 
 def sla_policy(conn) -> dict[str, model.SlaTarget]:
     """The SLA targets per severity (seeded with the defaults by the first migration)."""
-    key = ("policy", str(conn.engine.url))
+    key = _policy_key(str(conn.engine.url))
     policy = _remembered(key)
     if policy is not None:
         return policy
@@ -148,7 +156,7 @@ def set_sla_policy(db: Database, items: list[dict]) -> list[dict]:
 
 def opening_hours(conn, branch_id: str) -> sla.OpeningHours | None:
     """The branch's opening hours, or None for 24x7 (nothing configured)."""
-    key = ("hours", str(conn.engine.url), branch_id)
+    key = _hours_key(str(conn.engine.url), branch_id)
     hours = _remembered(key)
     if hours is None:
         data = store.hours_of(conn, branch_id)
@@ -257,10 +265,10 @@ def _filing_terms(db: Database, data: dict) -> tuple[model.SlaTarget, sla.Openin
     """
     refs = (data["branch_id"], data.get("service_point_id"), data.get("staff_id"))
     url = str(db.engine.url)
-    policy = _remembered(("policy", url))
+    policy = _remembered(_policy_key(url))
     if policy is not None and _remembered(("refs", url, refs)):
         target = policy[data["severity"]]
-        hours = _remembered(("hours", url, data["branch_id"])) if target.business_hours else ALWAYS_OPEN
+        hours = _remembered(_hours_key(url, data["branch_id"])) if target.business_hours else ALWAYS_OPEN
         if hours is not None:
             return target, None if hours is ALWAYS_OPEN else hours
     with db.read() as conn:
