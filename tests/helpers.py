@@ -37,9 +37,12 @@ def auth(role: str, staff_id: str | None = None, branch_id: str | None = None) -
 
 def read_topic(bootstrap: str, topic: str, predicate, count: int = 1, timeout: float = 30) -> list:
     """Read ``topic`` from the beginning with a plain kafka-python consumer until ``count`` records
-    satisfy ``predicate(record)``; returns them."""
+    satisfy ``predicate(record)``; returns them.
+
+    No consumer group: a test only reads, and a group needs its coordinator, which may sit on a
+    broker a failure test has just killed (the client then fails instead of waiting for another)."""
     from kafka import KafkaConsumer
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap.split(","), group_id=f"test-{uuid.uuid4().hex}",
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap.split(","), group_id=None,
                              auto_offset_reset="earliest", enable_auto_commit=False)
     found = []
     deadline = time.monotonic() + timeout
