@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 from shared.auth import issue_token
 from shared.config import Settings
