@@ -19,10 +19,12 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -67,6 +69,26 @@ def _seed(database_url: str) -> None:
         conn.execute(known_staff.insert().values(staff_id="bench-staff", role="staff", branch_id="bench-branch",
                                                  status="active", updated_at=utcnow()))
     db.dispose()
+
+
+def _doorbell_listener(port: int) -> socket.socket:
+    """Stand in for the outbox relay's doorbell socket, which production always has listening.
+
+    Without a listener every datagram the web workers send draws an ICMP port-unreachable reply,
+    which costs the sender far more than a delivered datagram; a thread drains it as the relay does.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", port))
+
+    def drain():
+        while True:
+            try:
+                sock.recv(64)
+            except OSError:
+                return
+
+    threading.Thread(target=drain, daemon=True).start()
+    return sock
 
 
 def _start(app_spec: str, port: int, workers: int, env: dict, log: Path, threads: int = 1) -> subprocess.Popen:
@@ -156,8 +178,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="lsq-bench-feedback-"))
     database_url = args.database_url or f"sqlite:///{folder / 'feedback.db'}"
     _seed(database_url)
+    doorbell = _doorbell_listener(free_port())
     env = {**os.environ, "LSQ_FEEDBACK_DATABASE_URL": database_url, "LSQ_JWT_SECRET": "bench-secret",
-           "LSQ_FEEDBACK_RELAY_DOORBELL_PORT": str(free_port()), "LSQ_LOG_LEVEL": "WARNING",
+           "LSQ_FEEDBACK_RELAY_DOORBELL_PORT": str(doorbell.getsockname()[1]), "LSQ_LOG_LEVEL": "WARNING",
            "LSQ_PROXY_HOPS": "1",  # the load clients pose as many readers through X-Forwarded-For
            "PYTHONPATH": str(ROOT)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -189,6 +212,7 @@ def main() -> None:
     finally:
         for _, process in servers.values():
             _stop(process)
+        doorbell.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -10,6 +10,7 @@ import fcntl
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import DateTime, create_engine, event, func, select, text
@@ -57,6 +58,10 @@ def create_db_engine(url: str, pool_size: int = 5) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # Checkpoint every 10,000 WAL pages (about 40 MB) rather than 1,000: the busiest pages
+            # (index ends, the outbox) are copied once per checkpoint, and the two fsyncs of a
+            # checkpoint come ten times less often, in whichever request happens to cross the mark.
+            cursor.execute("PRAGMA wal_autocheckpoint=10000")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -103,6 +108,11 @@ class SqliteWriterQueue:
                     fcntl.flock(self._handle, fcntl.LOCK_UN)
 
 
+#: A process rings the relay's doorbell at most once in this many seconds; the relay looks again
+#: this long after each ring, so commits in between are still published at once.
+DOORBELL_GAP = 0.005
+
+
 class Database:
     """A service's database: its engine, transactions, and the relay doorbell."""
 
@@ -112,6 +122,7 @@ class Database:
         self.engine = create_db_engine(url)
         self.doorbell_port = doorbell_port
         self._doorbell = None
+        self._rang_at = float("-inf")
         database = self.engine.url.database
         self._writers = (SqliteWriterQueue(database) if self.is_sqlite and database and database != ":memory:"
                          else None)
@@ -144,9 +155,16 @@ class Database:
         """Tell the relay (another process) that new outbox rows are committed: one UDP datagram.
 
         Best effort: if nobody listens, the relay's polling still delivers within its interval.
+        Rings closer together than ``DOORBELL_GAP`` are skipped: under load a datagram per commit
+        costs the web worker more than the commit's inserts, and the relay's look ``DOORBELL_GAP``
+        after the previous ring finds these commits anyway.
         """
         if not self.doorbell_port:
             return
+        now = time.monotonic()
+        if now - self._rang_at < DOORBELL_GAP:
+            return
+        self._rang_at = now
         try:
             if self._doorbell is None:
                 self._doorbell = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -192,6 +210,63 @@ def upgrade(engine: Engine, service: str, revision: str = "head") -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"migrate:{service}"})
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+#: Compiled driver-level INSERTs by (dialect, table, column keys); see ``insert_rows``.
+_DRIVER_INSERTS: dict[tuple, tuple[str, tuple, tuple]] = {}
+
+
+def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``table`` straight through the DBAPI driver.
+
+    For the hottest writes only (a complaint filed, the incentive ledger): there SQLAlchemy's
+    per-statement execution machinery costs more than the database's own work. The statement is
+    built once per table and key set, values go through each column type's own bind processing
+    (so ``UtcDateTime`` and friends behave exactly as with ``conn.execute``), and the rows run in
+    ``conn``'s transaction with the driver's ``executemany``. Columns left out get their scalar
+    Python default; a column with a callable default must be given.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    keys = tuple(rows[0])
+    plan = _DRIVER_INSERTS.get((dialect.name, table, keys))
+    if plan is None:
+        plan = _DRIVER_INSERTS[(dialect.name, table, keys)] = _driver_insert(dialect, table, keys)
+    sql, processors, constants = plan
+    values = [tuple(value if process is None else process(value)
+                    for value, process in zip(map(row.__getitem__, keys), processors)) + constants
+              for row in rows]
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        if len(values) == 1:
+            cursor.execute(sql, values[0])
+        else:
+            cursor.executemany(sql, values)
+    finally:
+        cursor.close()
+
+
+def _driver_insert(dialect, table, keys: tuple) -> tuple[str, tuple, tuple]:
+    """The SQL text, per-key bind processors and trailing default values of a driver INSERT."""
+    columns = [table.c[key] for key in keys]
+    defaults = []
+    for column in table.columns:
+        if column.key in keys or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            raise ValueError(f"insert_rows: {table.name}.{column.key} has a computed default; give it")
+        defaults.append((column, column.default.arg))
+    columns += [column for column, _ in defaults]
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote.format_table(table), ", ".join(quote.format_column(column) for column in columns),
+        ", ".join([placeholder] * len(columns)))
+    processors = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
+    constants = tuple(value if process is None else process(value)
+                      for (_, value), process in zip(defaults, processors[len(keys):]))
+    return sql, processors[:len(keys)], constants
 
 
 def page_of(conn: Connection, query, order: list, page: int, page_size: int) -> tuple[list[dict], int]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import uuid6
 from sqlalchemy import (BigInteger, Column, Index, Integer, MetaData, String, Table, Text,
                         func, select, update)
 from sqlalchemy.engine import Connection
 
-from shared.db import UtcDateTime
+from shared.db import UtcDateTime, insert_rows
+from shared.ids import time_ordered_id
 
 from shared.events import get as get_event_type
 from shared.events.envelope import Event
@@ -68,7 +68,7 @@ def write_rows(conn: Connection, rows: list[dict]) -> None:
     matters on SQLite where writers take turns.
     """
     if rows:
-        conn.execute(outbox.insert(), rows)
+        insert_rows(conn, outbox, rows)
         conn.info["outbox_added"] = conn.info.get("outbox_added", 0) + len(rows)
 
 
@@ -82,7 +82,7 @@ def event_row(event_type: str, data: dict, caused_by: list[dict] | None, occurre
     """
     kind = get_event_type(event_type)
     plain, text = kind.encode({**data, "caused_by": caused_by if caused_by is not None else data.get("caused_by", [])})
-    return dict(event_id=str(uuid6.uuid7()), type=kind.name, topic=kind.topic, key=kind.key_of(plain),
+    return dict(event_id=time_ordered_id(), type=kind.name, topic=kind.topic, key=kind.key_of(plain),
                 source=kind.source, subject=kind.subject_of(plain), occurred_at=occurred_at, data=text)
 
 

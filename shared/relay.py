@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from shared import metrics, outbox
 from shared.bus import make_producer
-from shared.db import Database
+from shared.db import DOORBELL_GAP, Database
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ class OutboxRelay:
         self._producer = None
         self._socket = None
         self._last_purge = 0.0
+        self._look_again_at = None  # DOORBELL_GAP after a ring: commits whose ring was skipped
 
     # -- one step -------------------------------------------------------------------------
     def publish_pending(self) -> int:
@@ -161,16 +162,24 @@ class OutboxRelay:
             log.info("doorbell port %s unavailable (%s); relying on polling", self.doorbell_port, exc)
 
     def _wait_for_doorbell(self) -> None:
+        """Wait for a ring, the look due ``DOORBELL_GAP`` after the last ring, or the poll interval."""
         if self._socket is None:
             self.stop.wait(self.poll_seconds)
             return
-        ready, _, _ = select.select([self._socket], [], [], self.poll_seconds)
-        if ready:
-            try:
-                while True:
-                    self._socket.recv(64)  # drain: one wake-up for many rings
-            except BlockingIOError:
-                pass
+        timeout = self.poll_seconds
+        if self._look_again_at is not None:
+            timeout = max(0.0, min(timeout, self._look_again_at - time.monotonic()))
+        ready, _, _ = select.select([self._socket], [], [], timeout)
+        if not ready:
+            self._look_again_at = None
+            return
+        try:
+            while True:
+                self._socket.recv(64)  # drain: one wake-up for many rings
+        except BlockingIOError:
+            pass
+        # A process skips rings for DOORBELL_GAP after this one (Database.ring_doorbell): look again then.
+        self._look_again_at = time.monotonic() + DOORBELL_GAP
 
     def _housekeeping(self) -> None:
         now = time.monotonic()

@@ -17,7 +17,8 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from services.feedback import model, sla, store
 from shared import directory_view, outbox
 from shared.auth import Principal
-from shared.db import Database, page_of
+from shared.db import Database, insert_rows, page_of
+from shared.ids import time_ordered_id
 from shared.directory_view import known_staff
 from shared.errors import Forbidden, Invalid, not_found
 from shared.timeutil import utcnow
@@ -228,7 +229,7 @@ def file_complaint(db: Database, data: dict, actor: Principal | None = None) -> 
     target, hours = _filing_terms(db, data)
     times = model.sla_times(target, filed_at, filed_at, hours)
     row = {
-        "id": str(uuid.uuid4()), "tracking_hash": model.hash_secret(code), "branch_id": data["branch_id"],
+        "id": time_ordered_id(), "tracking_hash": model.hash_secret(code), "branch_id": data["branch_id"],
         "service_point_id": data.get("service_point_id"), "staff_id": data.get("staff_id"),
         "category": data["category"], "severity": data["severity"], "channel": data["channel"],
         "description": data["description"], "status": "new", "filed_at": filed_at, "resolve_clock_start": filed_at,
@@ -241,11 +242,10 @@ def file_complaint(db: Database, data: dict, actor: Principal | None = None) -> 
         "filed_at": filed_at, "acknowledge_due_at": row["acknowledge_due_at"],
         "resolve_due_at": row["resolve_due_at"], "reader_ref": None}, None, now)
     with db.transaction() as conn:
-        # Parameters apart from the statement: SQLAlchemy reuses the compiled INSERT (hot path).
-        conn.execute(store.complaints.insert(), row)
+        insert_rows(conn, store.complaints, [row])
         if contact:
-            conn.execute(store.complaint_contacts.insert(), {"complaint_id": row["id"], "name": None, "phone": None,
-                                                              "email": None, **contact})
+            insert_rows(conn, store.complaint_contacts, [{"complaint_id": row["id"], "name": None, "phone": None,
+                                                          "email": None, **contact}])
         if filed_at == now:
             store.add_history(conn, row["id"], now, "file", None, None, None, "new")
         else:
@@ -614,7 +614,7 @@ def submit_praise(db: Database, data: dict) -> dict:
     now = utcnow()
     with db.transaction() as conn:
         _check_refs(conn, data["branch_id"], data.get("service_point_id"), data.get("staff_id"))
-        row = {"id": str(uuid.uuid4()), "branch_id": data["branch_id"], "staff_id": data.get("staff_id"),
+        row = {"id": time_ordered_id(), "branch_id": data["branch_id"], "staff_id": data.get("staff_id"),
                "service_point_id": data.get("service_point_id"), "message": data.get("message"),
                "status": "received", "received_at": now}
         conn.execute(store.praise.insert().values(**row))
@@ -666,7 +666,7 @@ def submit_rating(db: Database, data: dict) -> dict:
                           f"服务点 {data['service_point_id']} 不属于分馆 {branch_id}", field="service_point_id")
         if data.get("staff_id"):
             directory_view.require_staff(conn, data["staff_id"])
-        row = {"id": str(uuid.uuid4()), "branch_id": branch_id, "service_point_id": data["service_point_id"],
+        row = {"id": time_ordered_id(), "branch_id": branch_id, "service_point_id": data["service_point_id"],
                "staff_id": data.get("staff_id"), "stars": data["stars"], "wait_minutes": data.get("wait_minutes"),
                "comment": data.get("comment"), "submitted_at": now}
         conn.execute(store.ratings.insert().values(**row))

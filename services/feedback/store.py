@@ -7,7 +7,7 @@ from sqlalchemy import (BigInteger, Boolean, Column, Date, ForeignKey, Index, In
                         SmallInteger, String, Table, Text, select)
 from sqlalchemy.engine import Connection
 
-from shared.db import UtcDateTime
+from shared.db import UtcDateTime, insert_rows
 
 metadata = MetaData()
 _id = BigInteger().with_variant(Integer, "sqlite")
@@ -250,9 +250,9 @@ def pauses_of(conn: Connection, complaint_id: str) -> list[tuple]:
 
 def add_history(conn: Connection, complaint_id: str, at, action: str, actor_role: str | None,
                 actor_id: str | None, from_status: str | None, to_status: str | None, note: str | None = None):
-    conn.execute(complaint_history.insert(), dict(
+    insert_rows(conn, complaint_history, [dict(
         complaint_id=complaint_id, at=at, action=action, actor_role=actor_role, actor_id=actor_id,
-        from_status=from_status, to_status=to_status, note=note))
+        from_status=from_status, to_status=to_status, note=note)])
 
 
 def hours_of(conn: Connection, branch_id: str) -> dict | None:

@@ -19,6 +19,7 @@ from services.feedback import model, store
 from shared import directory_view, outbox
 from shared.auth import Principal
 from shared.db import Database, page_of
+from shared.ids import time_ordered_id
 from shared.errors import Conflict, Invalid, not_found
 from shared.timeutil import utcnow
 
@@ -199,7 +200,7 @@ def submit_response(db: Database, survey_id: str, data: dict) -> dict:
                 update(store.survey_invitations).where(inv.token_hash == invitation["token_hash"],
                                                        inv.used_at.is_(None)).values(used_at=now)).rowcount:
             raise Conflict("this invitation has already been used", "该邀请码已使用", field="token", code="token_used")
-        response_id = str(uuid.uuid4())
+        response_id = time_ordered_id()
         conn.execute(store.survey_responses.insert().values(
             id=response_id, survey_id=survey_id, branch_id=branch_id, user_group=user_group, submitted_at=now))
         if rows:

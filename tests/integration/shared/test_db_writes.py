@@ -1,0 +1,116 @@
+"""Driver-level inserts and the relay doorbell, on SQLite and PostgreSQL."""
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from services.feedback import store
+from shared import outbox
+from shared.db import DOORBELL_GAP, Database, insert_rows
+from shared.devstack.ports import free_port
+from shared.relay import OutboxRelay
+from shared.timeutil import utcnow
+
+pytestmark = pytest.mark.integration
+
+
+def _complaint(complaint_id: str, now) -> dict:
+    return {"id": complaint_id, "tracking_hash": complaint_id * 2, "branch_id": "b-1", "service_point_id": None,
+            "staff_id": "s-1", "category": "waiting", "severity": "high", "channel": "web",
+            "description": "排队太久 / long queue", "status": "new", "filed_at": now, "resolve_clock_start": now,
+            "acknowledge_due_at": now + timedelta(hours=8), "acknowledge_at_risk_at": now + timedelta(hours=6),
+            "resolve_due_at": now + timedelta(days=3), "resolve_at_risk_at": now + timedelta(days=2),
+            "has_contact": True, "updated_at": now}
+
+
+def test_insert_rows_stores_what_sqlalchemy_stores(database_url):
+    db = Database(database_url, "feedback")
+    db.migrate()
+    now = utcnow()
+    with db.transaction() as conn:
+        conn.execute(store.complaints.insert(), _complaint("c-through-sqlalchemy", now))
+        insert_rows(conn, store.complaints, [_complaint("c-through-driver-1", now), _complaint("c-through-driver-2", now)])
+        insert_rows(conn, store.complaint_contacts, [{"complaint_id": "c-through-driver-1", "email": "r@example.cn"}])
+    with db.read() as conn:
+        rows = {r["id"]: dict(r) for r in conn.execute(select(store.complaints)).mappings()}
+        contact = conn.execute(select(store.complaint_contacts)).mappings().one()
+    expected = rows.pop("c-through-sqlalchemy")
+    assert len(rows) == 2
+    for complaint_id, row in rows.items():
+        # reopen_count was left out: its scalar default applies, as with conn.execute
+        assert {**row, "id": None, "tracking_hash": None} == {**expected, "id": None, "tracking_hash": None}
+        assert row["filed_at"] == now and row["filed_at"].tzinfo is not None
+    assert dict(contact) == {"complaint_id": "c-through-driver-1", "name": None, "phone": None,
+                             "email": "r@example.cn"}
+    db.dispose()
+
+
+def test_insert_rows_rolls_back_with_the_transaction(database_url):
+    db = Database(database_url, "feedback")
+    db.migrate()
+    with pytest.raises(RuntimeError):
+        with db.transaction() as conn:
+            insert_rows(conn, store.complaints, [_complaint("c-rolled-back", utcnow())])
+            raise RuntimeError("the use case failed after the insert")
+    with db.read() as conn:
+        assert conn.execute(select(store.complaints.c.id)).first() is None
+    db.dispose()
+
+
+def _listening() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", free_port()))
+    sock.settimeout(0.2)
+    return sock
+
+
+def _datagrams(sock: socket.socket) -> int:
+    count = 0
+    try:
+        while True:
+            sock.recv(64)
+            count += 1
+    except (TimeoutError, socket.timeout):
+        return count
+
+
+def test_doorbell_rings_at_most_once_per_gap(sqlite_url):
+    bell = _listening()
+    db = Database(sqlite_url, "directory", doorbell_port=bell.getsockname()[1])
+    for _ in range(50):
+        db.ring_doorbell()
+    assert _datagrams(bell) == 1
+    time.sleep(DOORBELL_GAP * 2)
+    db.ring_doorbell()
+    assert _datagrams(bell) == 1
+    bell.close()
+
+
+def test_relay_looks_again_a_gap_after_a_ring(sqlite_url):
+    """A commit whose ring was skipped (within the gap) is found by the relay's second look,
+    not left for the (here very long) poll interval."""
+    db = Database(sqlite_url, "directory")
+    db.migrate()
+    port = free_port()
+    relay = OutboxRelay(db, "127.0.0.1:9", doorbell_port=port, poll_seconds=30)
+    relay._open_doorbell()
+    try:
+        ringer = Database(sqlite_url, "directory", doorbell_port=port)
+        ringer.ring_doorbell()
+        started = time.monotonic()
+        relay._wait_for_doorbell()            # the ring: publish at once
+        assert time.monotonic() - started < 1
+        relay._wait_for_doorbell()            # no ring: the look DOORBELL_GAP later
+        waited = time.monotonic() - started
+        assert waited < 1
+        started = time.monotonic()
+        with db.read() as conn:
+            assert outbox.backlog(conn) == 0
+        relay.poll_seconds = 0.3
+        relay._wait_for_doorbell()            # nothing rang since: back to the poll interval
+        assert time.monotonic() - started >= 0.25
+    finally:
+        relay._socket.close()
+        db.dispose()
