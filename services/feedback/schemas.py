@@ -1,7 +1,12 @@
-"""Request and response schemas of the feedback API."""
+"""Request and response schemas of the feedback API.
+
+The ones readers hit most (filing, praise, desk ratings, survey answers, tracking) derive from
+``PlainSchema``: the same marshmallow definitions, with a short road for plainly valid bodies.
+"""
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
 from services.feedback import model
+from shared.plain_schema import PlainSchema
 from shared.web import PageArgs, page_schema
 
 _ref = dict(validate=validate.Length(min=1, max=64))
@@ -15,14 +20,14 @@ def _text(max_length: int, required: bool = False, **kw):
 
 
 # -- complaints ---------------------------------------------------------------------------------
-class ContactIn(Schema):
+class ContactIn(PlainSchema):
     name = _text(100)
     phone = fields.String(load_default=None, allow_none=True,
                           validate=[validate.Length(max=40), validate.Regexp(r"^[0-9+()\- ]*$")])
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
-class ComplaintIn(Schema):
+class ComplaintIn(PlainSchema):
     branch_id = fields.String(required=True, **_ref)
     service_point_id = fields.String(**_opt_ref)
     staff_id = fields.String(**_opt_ref)
@@ -42,7 +47,7 @@ class ComplaintIn(Schema):
                                                      "never in events, purged after closure"})
 
 
-class ComplaintTracking(Schema):
+class ComplaintTracking(PlainSchema):
     id = fields.String()
     status = fields.String()
     branch_id = fields.String()
@@ -132,11 +137,11 @@ class ResolveIn(Schema):
                              metadata={"description": "the answer given to the reader"})
 
 
-class ReopenIn(Schema):
+class ReopenIn(PlainSchema):
     note = _text(2000, metadata={"description": "why the reader reopens it"})
 
 
-class RatingOfResolutionIn(Schema):
+class RatingOfResolutionIn(PlainSchema):
     rating = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
     comment = _text(2000)
 
@@ -173,14 +178,14 @@ class OpeningHours(OpeningHoursIn):
 
 
 # -- praise and ratings -------------------------------------------------------------------------
-class PraiseIn(Schema):
+class PraiseIn(PlainSchema):
     branch_id = fields.String(required=True, **_ref)
     staff_id = fields.String(**_opt_ref)
     service_point_id = fields.String(**_opt_ref)
     message = _text(model.MESSAGE_MAX)
 
 
-class Praise(Schema):
+class Praise(PlainSchema):
     id = fields.String()
     branch_id = fields.String()
     staff_id = fields.String(allow_none=True)
@@ -203,7 +208,7 @@ class RejectIn(Schema):
     note = _text(2000)
 
 
-class RatingIn(Schema):
+class RatingIn(PlainSchema):
     service_point_id = fields.String(required=True, **_ref)
     branch_id = fields.String(**_opt_ref, metadata={"description": "defaults to the service point's branch"})
     staff_id = fields.String(**_opt_ref)
@@ -213,7 +218,7 @@ class RatingIn(Schema):
     comment = _text(model.MESSAGE_MAX)
 
 
-class Rating(Schema):
+class Rating(PlainSchema):
     id = fields.String()
     branch_id = fields.String()
     service_point_id = fields.String()
@@ -327,7 +332,7 @@ class Invitations(Schema):
     tokens = fields.List(fields.String())
 
 
-class ResponseIn(Schema):
+class ResponseIn(PlainSchema):
     branch_id = fields.String(**_opt_ref)
     token = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
     answers = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True,
@@ -336,7 +341,7 @@ class ResponseIn(Schema):
                                                    'choice "value"; multiple choice ["a", "b"]; text'})
 
 
-class ResponseOut(Schema):
+class ResponseOut(PlainSchema):
     response_id = fields.String()
     survey_id = fields.String()
     branch_id = fields.String()
