@@ -14,7 +14,9 @@ import time
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
+import orjson
 from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import HTTPException
@@ -70,6 +72,24 @@ class ServiceApi(Api):
         return response, status
 
 
+class FastJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider writing responses with orjson: the same JSON (sorted keys, Flask's
+    own conversions for dates and decimals), at a fraction of the cost on the busy endpoints."""
+
+    def response(self, *args, **kwargs):
+        if self.compact is False or (self.compact is None and self._app.debug):
+            return super().response(*args, **kwargs)
+        obj = self._prepare_response_obj(args, kwargs)
+        option = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+        if self.sort_keys:
+            option |= orjson.OPT_SORT_KEYS
+        try:
+            body = orjson.dumps(obj, default=self.default, option=option)
+        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the json module copes
+            return super().response(*args, **kwargs)
+        return self._app.response_class(body, mimetype=self.mimetype)
+
+
 @dataclass
 class ServiceContext:
     """What a running service app holds: its settings and database."""
@@ -84,6 +104,7 @@ def create_service_app(service: str, *, title: str, description: str, blueprints
     """Build a service's Flask app: API docs, auth, errors, health, metrics, request ids."""
     settings = settings or Settings.from_env(service, **(config or {}).get("SETTINGS", {}))
     app = Flask(f"lsq.{service}")
+    app.json = FastJSONProvider(app)
     app.config.update(
         API_TITLE=title, API_VERSION="1.0", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",

@@ -1,7 +1,7 @@
 """CloudEvents 1.0 in Kafka binary mode: attributes in ``ce_*`` headers, the JSON data as value."""
 from __future__ import annotations
 
-import json
+import orjson
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,7 +45,7 @@ class Event:
 
     def value(self) -> bytes:
         """The record value: the event data as UTF-8 JSON."""
-        return json.dumps(self.data, ensure_ascii=False, separators=(",", ":")).encode()
+        return orjson.dumps(self.data)
 
     @property
     def caused_by(self) -> list[dict]:
@@ -66,8 +66,8 @@ class Event:
         if headers["ce_specversion"] != SPECVERSION:
             raise MalformedEnvelope(f"unsupported specversion {headers['ce_specversion']}")
         try:
-            data = json.loads(record.value) if record.value else {}
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = orjson.loads(record.value) if record.value else {}
+        except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
             raise MalformedEnvelope(f"value is not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise MalformedEnvelope("value is not a JSON object")

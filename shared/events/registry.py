@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+import orjson
 from marshmallow import EXCLUDE, Schema, fields, missing
 
 TYPE_PATTERN = re.compile(r"^lsq\.(?P<entity>[a-z_]+)\.(?P<verb>[a-z_]+)\.v(?P<version>[0-9]+)$")
@@ -91,8 +92,10 @@ class EventType:
         """``validate``, also giving the JSON text of the checked data (what the outbox stores)."""
         import fastjsonschema
 
-        text = json.dumps(data, default=_json_default, ensure_ascii=False, separators=(",", ":"))
-        plain = json.loads(text)
+        # Times go through _json_default too (RFC 3339 with milliseconds and "Z", as published).
+        raw = orjson.dumps(data, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        plain = orjson.loads(raw)
+        text = raw.decode()
         try:
             self._check(plain)
         except fastjsonschema.JsonSchemaValueException as error:
