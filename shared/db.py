@@ -37,6 +37,23 @@ class UtcDateTime(TypeDecorator):
             return (value if value.tzinfo is UTC else value.astimezone(UTC)).replace(tzinfo=None)
         return value
 
+    def bind_processor(self, dialect):
+        """SQLite: straight to SQLAlchemy's stored text (``2026-11-29 08:30:00.000000``, UTC) in one
+        step; the generic chain (this class, then the dialect's formatter) costs several times more
+        on writes that bind thousands of times a batch. Other dialects take the generic chain."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value):
+            if value is None:
+                return None
+            if value.tzinfo is not UTC:
+                if value.tzinfo is None:
+                    raise ValueError("naive datetime given for a UTC column")
+                value = value.astimezone(UTC)
+            return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
+        return process
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None
@@ -234,6 +251,9 @@ def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
     if plan is None:
         plan = _DRIVER_INSERTS[(dialect.name, table, keys)] = _driver_insert(dialect, table, keys)
     sql, processors, constants = plan
+    width = len(keys)
+    if any(len(row) != width for row in rows):  # a missing key raises KeyError below
+        raise ValueError(f"insert_rows into {table.name}: every row must have the keys {keys}")
     values = [tuple(value if process is None else process(value)
                     for value, process in zip(map(row.__getitem__, keys), processors)) + constants
               for row in rows]
