@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, select, text
 from sqlalchemy.engine import Connection
 
-from shared.db import UtcDateTime
+from shared.db import UtcDateTime, insert_rows
 
 from shared.timeutil import utcnow
 
@@ -72,5 +72,5 @@ def record_many(conn: Connection, consumer: str, keys: list[tuple[str, str]]) ->
     """``record`` for a whole batch in one statement."""
     if keys:
         now = utcnow()
-        conn.execute(processed_events.insert(), [
+        insert_rows(conn, processed_events, [
             {"consumer": consumer, "source": s, "event_id": i, "processed_at": now} for s, i in keys])

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, select, text, update
 
 from services.incentive import store
 from shared import outbox
+from shared.db import insert_rows
 
 KEY = "incentive_unit"
 #: Per-staff advisory locks (PostgreSQL). ``LSQ_INCENTIVE_STAFF_LOCKS=0`` turns them off: workers
@@ -326,17 +327,17 @@ class Unit:
         for name, table in (("facts", store.ladder_facts), ("sanctions", store.sanctions),
                             ("watches", store.requirement_watch)):
             if self._new[name]:
-                conn.execute(table.insert(), [dict(r) for r in self._new[name]])
+                insert_rows(conn, table, [dict(r) for r in self._new[name]])
                 self._new[name] = []
         if self._new["revisions"]:
-            conn.execute(store.revisions.insert(), [{"subject": s, "revision": self.revisions[s]}
-                                                    for s in self._new["revisions"]])
+            insert_rows(conn, store.revisions, [{"subject": s, "revision": self.revisions[s]}
+                                                  for s in self._new["revisions"]])
             self._new["revisions"] = []
         if self.completions:
-            conn.execute(store.completions.insert(), self.completions)
+            insert_rows(conn, store.completions, self.completions)
             self.completions = []
         if self.awards_new:
-            conn.execute(store.awards.insert(), self.awards_new)
+            insert_rows(conn, store.awards, self.awards_new)
             self.awards_new = []
         for name, table, key in (("facts", store.ladder_facts, "key"), ("sanctions", store.sanctions, "id"),
                                  ("watches", store.requirement_watch, "subject"),
@@ -387,16 +388,16 @@ class Unit:
         conn = self.conn
         self._flush_state()
         if self.ledger_rows:
-            conn.execute(store.ledger.insert(), self.ledger_rows)
+            insert_rows(conn, store.ledger, self.ledger_rows)
             self.ledger_rows = []
         if self.cause_rows:
-            conn.execute(store.ledger_causes.insert(), self.cause_rows)
+            insert_rows(conn, store.ledger_causes, self.cause_rows)
             self.cause_rows = []
         if self.outbox_rows:
             outbox.write_rows(conn, self.outbox_rows)
             self.outbox_rows = []
         if self.awarded_new:
-            conn.execute(store.points_awarded.insert(), [self.awarded[s] for s in self.awarded_new])
+            insert_rows(conn, store.points_awarded, [self.awarded[s] for s in self.awarded_new])
             self.awarded_changed -= set(self.awarded_new)
             self.awarded_new = []
         if self.awarded_changed:
@@ -414,8 +415,8 @@ class Unit:
                              [{"b_staff": k[0], "b_month": k[1], "b_rule": k[2], "b_points": self.tally[k][0]}
                               for k in old])
             if new:
-                conn.execute(t.insert(), [{"staff_id": k[0], "month": k[1], "rule_id": k[2],
-                                           "points": self.tally[k][0]} for k in new])
+                insert_rows(conn, t, [{"staff_id": k[0], "month": k[1], "rule_id": k[2],
+                                            "points": self.tally[k][0]} for k in new])
                 for k in new:
                     self.tally[k][1] = True
             self.tally_dirty = set()
