@@ -1,9 +1,10 @@
 """Complaint filing throughput through gunicorn, against a bare Flask endpoint in the same run.
 
-    .venv/bin/python -m bench.feedback_filing [--seconds 4] [--rounds 3] [--workers 2] [--clients 8]
-                                              [--database-url postgresql+psycopg://...]
+    .venv/bin/python -m bench.feedback_filing [--seconds 4] [--rounds 3] [--workers 2] [--threads 4]
+                                              [--clients 8] [--database-url postgresql+psycopg://...]
 
-Both servers run on the same gunicorn setup (sync workers, same count, 127.0.0.1). The baseline
+Both servers run on the same gunicorn setup, by default the one ``lsq up`` deploys (2 gthread workers
+of 4 threads; ``--threads 1`` for sync workers), on 127.0.0.1. The baseline
 endpoint only parses the JSON body and answers 201; the measured one is ``POST /complaints`` of the
 feedback service: validation, reference checks against the directory read model, SLA times, the
 complaint, contact and history rows and the outbox event, in one transaction (SQLite by default).
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 
 from shared.devstack.ports import free_port
+from shared.devstack.stack import WEB_THREADS
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY = {"branch_id": "bench-branch", "service_point_id": "bench-desk", "staff_id": "bench-staff",
@@ -168,8 +170,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads per worker (gthread) for both servers; 1 = sync workers")
+    parser.add_argument("--threads", type=int, default=WEB_THREADS,
+                        help="threads per worker (gthread) for both servers, by default as `lsq up` runs "
+                             "them; 1 = sync workers")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     args = parser.parse_args()
     # Stopped from outside (timeout, Ctrl-C): still stop the gunicorn servers in ``finally``.

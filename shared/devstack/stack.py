@@ -41,6 +41,9 @@ def _alive(pid: int | None) -> bool:
         return True
 
 
+#: Threads per gunicorn worker of every web process (gthread); the filing benchmark uses the same.
+WEB_THREADS = 4
+
 class Stack:
     """The local system: paths, environment, and the processes it starts."""
 
@@ -101,7 +104,7 @@ class Stack:
         # Migrate once before the web workers start, so they do not race for it.
         subprocess.run([sys.executable, "-m", "shared.cli", "migrate", service], cwd=REPO_ROOT, env=env, check=True)
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        self._spawn(f"{service}-web", [gunicorn, "--workers", str(self.web_workers), "--threads", "4",
+        self._spawn(f"{service}-web", [gunicorn, "--workers", str(self.web_workers), "--threads", str(WEB_THREADS),
                                        "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "20",
                                        "--access-logfile", "-", "--name", f"lsq-{service}",
                                        f"services.{service}:create_app()"], env)
