@@ -40,7 +40,7 @@ def mixed_events(count: int, staff: int = 2000, branches: int = 10, seed: int = 
         at = START + step * n
         kind = rnd.choice(kinds)
         staff_id, branch_id = rnd.choice(people)
-        ident = f"{n}-{uuid.UUID(int=rnd.getrandbits(128))}"
+        ident = _time_ordered_id(at, rnd)  # entity ids are UUIDv7, as their services make them
         when = rfc3339(at)
         if kind == "lsq.praise.received.v1":
             data = {"praise_id": ident, "branch_id": branch_id, "staff_id": staff_id, "received_at": when}

@@ -16,6 +16,7 @@ from services.evaluation.model import dec, q2
 from shared import directory_view, outbox
 from shared.auth import Principal
 from shared.db import Database, page_of
+from shared.ids import time_ordered_id
 from shared.errors import Conflict, Forbidden, Invalid, not_found
 from shared.timeutil import utcnow
 
@@ -331,7 +332,7 @@ def _submit(db: Database, actor: Principal, cycle_id: str, data: dict) -> tuple[
                 scores=store.dumps(scores), comments=store.dumps(comment_doc), updated_at=now))
             row = {**existing, "scores": scores, "comments": comment_doc, "updated_at": now}
         else:
-            row = {"id": str(uuid.uuid4()), "cycle_id": cycle_id, "staff_id": member["staff_id"],
+            row = {"id": time_ordered_id(), "cycle_id": cycle_id, "staff_id": member["staff_id"],
                    "rater_type": data["rater_type"], "rater_id": rater_id, "scores": store.dumps(scores),
                    "comments": store.dumps(comment_doc), "submitted_at": now, "updated_at": now}
             conn.execute(s.insert().values(**row))
@@ -460,7 +461,7 @@ def close_cycle(db: Database, actor: Principal, cycle_id: str) -> dict:
         rows = compute_cycle(conn, cycle)
         now = utcnow()
         conn.execute(store.results.insert(), [{
-            **r, "id": str(uuid.uuid4()), "cycle_id": cycle_id,
+            **r, "id": time_ordered_id(), "cycle_id": cycle_id,
             "dimension_scores": store.dumps(r["dimension_scores"]), "components": store.dumps(r["components"]),
             "components_used": store.dumps(r["components_used"]),
             "components_missing": store.dumps(r["components_missing"]),

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 from sqlalchemy import (Boolean, Column, Date, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
                         String, Table, Text, UniqueConstraint, select)
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime
+from shared.ids import time_ordered_id
 
 metadata = MetaData()
 
@@ -170,7 +170,8 @@ policy = Table(
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A new row id: time-ordered (UUIDv7), so the tables and indexes holding it grow at one end."""
+    return time_ordered_id()
 
 
 def one(conn: Connection, table: Table, ident: str, for_update: bool = False):
