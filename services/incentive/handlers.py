@@ -176,7 +176,7 @@ def _award(conn, event: Event, rule, pol, at, subject) -> None:
     if not d.get("staff_id"):
         return
     reason_en, reason_zh = _reason(event, rule)
-    award_id = model.entry_id("award", event.source, event.id, rule.id)
+    award_id = model.entry_id("award", event.source, event.id, rule.id, at=at)
     ledger.request_award(conn, award_id=award_id, staff_id=d["staff_id"], branch_id=d["branch_id"],
                          period=model.fund_period(at, pol.fund_period_kind), tier=rule.award["tier"],
                          amount=Decimal(rule.award["amount"]), subject=subject, rule_id=rule.id, policy=pol,

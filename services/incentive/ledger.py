@@ -266,7 +266,7 @@ def recompute_ladder(conn, staff_id: str, at: datetime, causes: list[dict]) -> l
 def issue_sanction(conn, fact, level: str, n: int, replaces: str | None = None,
                    extra_causes: list[dict] | None = None) -> dict:
     """Issue the sanction (or notice) a fact leads to, dated at the fact's time."""
-    sanction_id = model.entry_id("sanction", fact["key"], level, n)
+    sanction_id = model.entry_id("sanction", fact["key"], level, n, at=fact["at"])
     causes = store.loads(fact["causes"]) + [c for c in (extra_causes or []) if c not in store.loads(fact["causes"])]
     issued_at = fact["at"]
     expires_at = model.add_months(issued_at, fact["lapse_months"])
@@ -317,7 +317,7 @@ def credit_points(conn, *, subject: str, staff_id: str, branch_id: str, points: 
     work = unit.current(conn)
     key = (staff_id, month, rule_id)
     credit = model.capped(points, work.tally_get(key), cap)
-    entry = model.entry_id("points", subject, rule_id) if credit else None
+    entry = model.entry_id("points", subject, rule_id, at=at) if credit else None
     work.awarded_put(dict(subject=subject, staff_id=staff_id, state="credited", entry_id=entry, points=credit,
                           month=month, rule_id=rule_id))
     if not credit:
@@ -344,7 +344,7 @@ def reverse_points(conn, awarded: dict, at: datetime, causes: list[dict], reason
         return
     original = work.ledger_entry(awarded["entry_id"])
     work.tally_add((awarded["staff_id"], awarded["month"], awarded["rule_id"]), -awarded["points"])
-    entry = model.entry_id("revocation", awarded["entry_id"])
+    entry = model.entry_id("revocation", awarded["entry_id"], at=at)
     add_entry(conn, entry_id=entry, kind="revocation", staff_id=awarded["staff_id"], branch_id=original["branch_id"],
               subject=awarded["subject"], policy_version=original["policy_version"],
               causes=store.loads(original["causes"]) + causes, reason_en=reason_en, reason_zh=reason_zh,

@@ -1,5 +1,6 @@
 """Incentive domain rules without I/O: the policy language, the ladder, the fund, periods."""
 import copy
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -167,6 +168,18 @@ def test_periods_and_months():
     assert model.add_months(datetime(2026, 1, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
     assert model.valid_period("2026-Q4") and model.valid_period("2026-02") and not model.valid_period("2026-13")
     assert model.entry_id("a", 1) == model.entry_id("a", 1) != model.entry_id("a", 2)
+
+
+def test_entry_ids_dated_by_their_cause_are_deterministic_and_time_ordered():
+    earlier, later = datetime(2026, 3, 1, 8, 0, tzinfo=UTC), datetime(2026, 3, 1, 8, 0, 0, 1000, tzinfo=UTC)
+    first = model.entry_id("points", "praise:z", "r1", at=earlier)
+    assert first == model.entry_id("points", "praise:z", "r1", at=earlier)  # replays give the same id
+    assert first != model.entry_id("points", "praise:y", "r1", at=earlier)
+    # Later causes sort after earlier ones, whatever the hashed parts say.
+    assert all(model.entry_id("points", f"praise:{n}", "r1", at=earlier)
+               < model.entry_id("points", "praise:0", "r1", at=later) for n in range(200))
+    assert uuid.UUID(first).version == 8 and uuid.UUID(first).variant == uuid.RFC_4122
+    assert int(first.replace("-", "")[:12], 16) == int(earlier.timestamp() * 1000)
 
 
 def test_appeal_window_and_states():
