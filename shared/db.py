@@ -125,6 +125,46 @@ class SqliteWriterQueue:
                     fcntl.flock(self._handle, fcntl.LOCK_UN)
 
 
+class WalCheckpointer:
+    """Copies SQLite's write-ahead log into the database file from a background thread.
+
+    Left to SQLite, the commit that crosses ``wal_autocheckpoint`` pages does the copy and its two
+    fsyncs while it holds the write lock, and every writer behind it waits: requests stall now and
+    then. A PASSIVE checkpoint every ``interval`` seconds from this thread keeps the log well below
+    that mark without blocking writers or readers (``sqlite3`` releases the GIL meanwhile); the
+    automatic checkpoint stays as the backstop. Started by the web app and the worker of a service.
+    """
+
+    def __init__(self, database_path: str, interval: float = 0.25):
+        self.path = database_path
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="sqlite-wal-checkpoint", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        import sqlite3
+        connection = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    pass  # busy or not there yet: the next round (or the backstop) copies it
+        finally:
+            connection.close()
+
+
 #: A process rings the relay's doorbell at most once in this many seconds; the relay looks again
 #: this long after each ring, so commits in between are still published at once.
 DOORBELL_GAP = 0.005
@@ -143,6 +183,7 @@ class Database:
         database = self.engine.url.database
         self._writers = (SqliteWriterQueue(database) if self.is_sqlite and database and database != ":memory:"
                          else None)
+        self._checkpointer = WalCheckpointer(database) if self._writers else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -190,6 +231,12 @@ class Database:
         except OSError:
             pass
 
+    def checkpoint_in_background(self) -> None:
+        """SQLite: copy the write-ahead log from a background thread of this process (see
+        ``WalCheckpointer``); call it in each process that serves writes. PostgreSQL: nothing."""
+        if self._checkpointer is not None:
+            self._checkpointer.start()
+
     def ping(self) -> None:
         """Raise if the database cannot answer."""
         with self.engine.connect() as conn:
@@ -200,6 +247,8 @@ class Database:
         upgrade(self.engine, self.service)
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
 

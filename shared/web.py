@@ -129,6 +129,7 @@ def create_service_app(service: str, *, title: str, description: str, blueprints
     db = Database(settings.database_url, service, doorbell_port=settings.relay_doorbell_port)
     if migrate:
         db.migrate()
+    db.checkpoint_in_background()
     app.extensions["lsq"] = ServiceContext(settings, db)
     api = ServiceApi(app)
     for blueprint in blueprints:

@@ -52,6 +52,7 @@ class Worker:
         s = self.settings
         self.db = Database(s.database_url, self.service)
         self.db.migrate()
+        self.db.checkpoint_in_background()
         wanted = events.topics_of_service(self.service)
         if self.handlers:
             wanted += [events.get(t).topic for t in self.handlers]

@@ -114,3 +114,28 @@ def test_relay_looks_again_a_gap_after_a_ring(sqlite_url):
     finally:
         relay._socket.close()
         db.dispose()
+
+
+def test_background_checkpoint_copies_the_log_into_the_database_file(tmp_path):
+    """Without the write-ahead log beside it, a copy of the database file already holds what
+    was committed a moment ago: the checkpointer thread copied it there."""
+    import shutil
+    import sqlite3
+
+    db = Database(f"sqlite:///{tmp_path / 'feedback.db'}", "feedback")
+    db.migrate()
+    db._checkpointer.interval = 0.05
+    db.checkpoint_in_background()
+    now = utcnow()
+    with db.transaction() as conn:
+        insert_rows(conn, store.complaints, [_complaint("c-checkpointed", now)])
+    deadline = time.monotonic() + 5
+    found = None
+    while time.monotonic() < deadline and not found:
+        time.sleep(0.1)
+        shutil.copyfile(tmp_path / "feedback.db", tmp_path / "copy.db")  # the file alone, no -wal
+        copy = sqlite3.connect(tmp_path / "copy.db")
+        found = copy.execute("SELECT id FROM complaints").fetchall()
+        copy.close()
+    db.dispose()
+    assert found == [("c-checkpointed",)]
