@@ -5,9 +5,9 @@ Kafka is down and nothing is lost when it comes back.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
+import orjson
 from sqlalchemy import (BigInteger, Column, Index, Integer, MetaData, String, Table, Text,
                         func, select, update)
 from sqlalchemy.engine import Connection
@@ -113,9 +113,11 @@ def purge_published(conn: Connection, before: datetime) -> int:
 
 
 def row_to_event(row) -> Event:
+    """The event an outbox row holds; its data keeps the stored JSON text for publishing."""
+    text = row["data"].encode()
     return Event(id=row["event_id"], type=row["type"], source=row["source"], subject=row["subject"],
-                 time=as_utc(row["occurred_at"]), data=json.loads(row["data"]), key=row["key"],
-                 topic=row["topic"])
+                 time=as_utc(row["occurred_at"]), data=orjson.loads(text), key=row["key"],
+                 topic=row["topic"], encoded=text)
 
 
 def events_for(conn: Connection, subject: str | None = None, event_type: str | None = None) -> list[Event]:

@@ -1,9 +1,10 @@
 """CloudEvents 1.0 in Kafka binary mode: attributes in ``ce_*`` headers, the JSON data as value."""
 from __future__ import annotations
 
-import orjson
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import orjson
 
 from shared.timeutil import parse_rfc3339, rfc3339
 
@@ -30,6 +31,8 @@ class Event:
     partition: int | None = None
     offset: int | None = None
     extra_headers: dict = field(default_factory=dict)
+    #: ``data`` as JSON text already, when it was read from an outbox row: published as stored.
+    encoded: bytes | None = field(default=None, repr=False, compare=False)
 
     def headers(self) -> list[tuple[str, bytes]]:
         """The Kafka record headers of this event."""
@@ -45,7 +48,7 @@ class Event:
 
     def value(self) -> bytes:
         """The record value: the event data as UTF-8 JSON."""
-        return orjson.dumps(self.data)
+        return self.encoded if self.encoded is not None else orjson.dumps(self.data)
 
     @property
     def caused_by(self) -> list[dict]:
