@@ -170,6 +170,14 @@ revisions = Table(
     Column("revision", Integer, nullable=False),
 )
 
+staff_versions = Table(
+    # Bumped in the transaction of every change to a person's facts, sanctions or training watches:
+    # a worker's cached copy of that history is good only while the version is the one it read.
+    "staff_versions", metadata,
+    _id("staff_id", primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
 requirement_watch = Table(
     "requirement_watch", metadata,
     Column("subject", String(160), primary_key=True),

@@ -10,6 +10,11 @@ Rules for the code using it:
 - Code that reads those tables with SQL calls ``flush()`` first.
 - ``scope(conn)`` opens a unit for code that runs outside a batch (one handler, one API command,
   one sweep) and flushes it at the end; inside a batch it reuses the batch's unit.
+
+A worker also keeps people's ladder history between batches (``StaffHistory``): each batch reads
+the ``staff_versions`` of the people it loads and reuses the worker's copy of those whose version
+has not moved; every unit that changes a person's facts, sanctions or watches bumps their version
+when it flushes, whichever process it runs in (the web app's commands included).
 """
 from __future__ import annotations
 
@@ -28,11 +33,52 @@ KEY = "incentive_unit"
 STAFF_LOCKS = os.environ.get("LSQ_INCENTIVE_STAFF_LOCKS", "1") != "0"
 
 
+class StaffHistory:
+    """A worker's copy of people's ladder history (facts, sanctions, training watches), kept
+    between batches, each with the ``staff_versions`` version it is good for.
+
+    Events about one person reach the worker that owns them, so a person's history is mostly
+    re-read unchanged batch after batch; it grows with every sanction. A unit takes a copy only
+    when the version it reads in its own transaction matches (under the write lock on SQLite, the
+    person's advisory lock on PostgreSQL); ``keep`` records what a committed unit leaves, and
+    ``forget_all`` follows a rolled-back one, whose copies it may have changed.
+    """
+
+    def __init__(self, limit: int = 20_000):
+        self.limit = limit
+        self._entries: dict[str, tuple[int, list, list, list]] = {}
+
+    def get(self, staff_id: str, version: int):
+        entry = self._entries.get(staff_id)
+        return entry[1:] if entry is not None and entry[0] == version else None
+
+    def keep(self, work: "Unit") -> None:
+        """After ``work`` committed: remember the history of everyone it loaded."""
+        for staff_id in work.touched - work.versions.keys():
+            self._entries.pop(staff_id, None)  # changed without its version read: unknown now
+        for staff_id, version in work.versions.items():
+            if staff_id not in work.staff_loaded:
+                continue
+            if staff_id in work.touched:
+                version += 1  # what this unit's flush made it
+            self._entries[staff_id] = (version, work.facts_by_staff[staff_id],
+                                       work.sanctions_by_staff[staff_id], work.watches_by_staff[staff_id])
+        if len(self._entries) > self.limit:
+            self._entries.clear()  # forget rather than grow without end
+
+    def forget_all(self) -> None:
+        self._entries.clear()
+
+
 class Unit:
     """Buffers and caches of one transaction."""
 
-    def __init__(self, conn):
+    def __init__(self, conn, history: StaffHistory | None = None):
         self.conn = conn
+        self.history = history
+        self.versions: dict[str, int] = {}  # staff_versions read by this unit (absent = 0)
+        self.touched: set[str] = set()  # people whose facts, sanctions or watches this unit changed
+        self._bumped: set[str] = set()  # of those, the ones whose version this unit bumped already
         self.policy_versions: list | None = None
         self.ledger_rows: list[dict] = []
         self.ledger_by_id: dict[str, dict] = {}
@@ -149,10 +195,13 @@ class Unit:
 
     def _load(self, staff_ids, ladder: bool) -> None:
         # A person's whole ladder history is read for each batch that may change it, so it is read
-        # only for the people whose events may (the history grows with every sanction).
+        # only for the people whose events may (the history grows with every sanction), and taken
+        # from the worker's copy (StaffHistory) when their version has not moved.
         loaded = self.staff_loaded if ladder else self.watches_loaded
         wanted = sorted({sid for sid in staff_ids if sid and sid not in loaded})
         self.lock(wanted)
+        if ladder and self.history is not None and wanted:
+            wanted = self._from_history(wanted)
         for chunk in _chunks(wanted, 1000):
             for sid in chunk:
                 self.facts_by_staff.setdefault(sid, [])
@@ -173,6 +222,29 @@ class Unit:
                         index[row[key]] = dict(row)
                         by_staff[row["staff_id"]].append(index[row[key]])
 
+    def _from_history(self, wanted: list[str]) -> list[str]:
+        """Take the history of ``wanted`` people from the worker's copy where it is current;
+        returns those still to be read."""
+        for chunk in _chunks([sid for sid in wanted if sid not in self.versions], 1000):
+            found = dict(self.conn.execute(select(store.staff_versions.c.staff_id, store.staff_versions.c.version)
+                                           .where(store.staff_versions.c.staff_id.in_(chunk))).all())
+            for sid in chunk:
+                self.versions[sid] = found.get(sid, 0)
+        still = []
+        for sid in wanted:
+            kept = self.history.get(sid, self.versions[sid]) if sid not in self.watches_loaded else None
+            if kept is None:
+                still.append(sid)
+                continue
+            facts, sanctions, watches = kept
+            self.staff_loaded.add(sid)
+            self.watches_loaded.add(sid)
+            self.facts_by_staff[sid], self.sanctions_by_staff[sid], self.watches_by_staff[sid] = facts, sanctions, watches
+            self.facts.update((row["key"], row) for row in facts)
+            self.sanctions.update((row["id"], row) for row in sanctions)
+            self.watches.update((row["subject"], row) for row in watches)
+        return still
+
     def facts_of(self, staff_id: str) -> list[dict]:
         self.load_staff([staff_id])
         return self.facts_by_staff[staff_id]
@@ -186,6 +258,7 @@ class Unit:
         self.facts[row["key"]] = row
         self.facts_by_staff[row["staff_id"]].append(row)
         self._new["facts"].append(row)
+        self.touched.add(row["staff_id"])
 
     def update_fact(self, staff_id: str, key: str, **values) -> None:
         row = self.fact(staff_id, key)
@@ -193,6 +266,7 @@ class Unit:
             return
         row.update(values)
         self._changed["facts"].setdefault(key, {}).update(values)
+        self.touched.add(staff_id)
 
     def sanctions_of(self, staff_id: str) -> list[dict]:
         self.load_staff([staff_id])
@@ -212,11 +286,13 @@ class Unit:
         self.sanctions[row["id"]] = row
         self.sanctions_by_staff[row["staff_id"]].append(row)
         self._new["sanctions"].append(row)
+        self.touched.add(row["staff_id"])
 
     def update_sanction(self, sanction_id: str, **values) -> None:
         row = self.sanction(sanction_id)
         row.update(values)
         self._changed["sanctions"].setdefault(sanction_id, {}).update(values)
+        self.touched.add(row["staff_id"])
 
     def watches_of(self, staff_id: str) -> list[dict]:
         self.load_watches([staff_id])
@@ -227,10 +303,12 @@ class Unit:
         self.watches[row["subject"]] = row
         self.watches_by_staff[row["staff_id"]].append(row)
         self._new["watches"].append(row)
+        self.touched.add(row["staff_id"])
 
     def update_watch(self, subject: str, **values) -> None:
         self.watches[subject].update(values)
         self._changed["watches"].setdefault(subject, {}).update(values)
+        self.touched.add(self.watches[subject]["staff_id"])
 
     def prefetch_revisions(self, subjects) -> None:
         wanted = sorted({s for s in subjects if s not in self.revisions})
@@ -324,6 +402,7 @@ class Unit:
     # -- writing ---------------------------------------------------------------------------------
     def _flush_state(self) -> None:
         conn = self.conn
+        self._bump_versions()
         for name, table in (("facts", store.ladder_facts), ("sanctions", store.sanctions),
                             ("watches", store.requirement_watch)):
             if self._new[name]:
@@ -383,6 +462,19 @@ class Unit:
                 raise TransientError(f"the fund of {branch_id} {period} changed meanwhile; retrying on fresh balances")
         self._changed["funds"] = {}
 
+    def _bump_versions(self) -> None:
+        """One more on the version of everyone whose history changed since the last flush."""
+        bump = sorted(self.touched - self._bumped)
+        if not bump:
+            return
+        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        # Straight to the driver's executemany: hundreds of people a batch (SQLite and PostgreSQL
+        # both spell the upsert this way).
+        self.conn.exec_driver_sql(
+            f"INSERT INTO staff_versions (staff_id, version) VALUES ({mark}, 1) "
+            "ON CONFLICT (staff_id) DO UPDATE SET version = staff_versions.version + 1", [(sid,) for sid in bump])
+        self._bumped.update(bump)
+
     def flush(self) -> None:
         """Write everything buffered; the caches stay valid (they now match the database)."""
         conn = self.conn
@@ -431,13 +523,14 @@ def current(conn) -> Unit:
 
 
 @contextlib.contextmanager
-def scope(conn):
-    """Reuse the transaction's unit, or open one and flush it at the end."""
+def scope(conn, history: StaffHistory | None = None):
+    """Reuse the transaction's unit, or open one (taking ladder history from ``history`` where
+    current) and flush it at the end."""
     existing = conn.info.get(KEY)
     if existing is not None:
         yield existing
         return
-    opened = Unit(conn)
+    opened = Unit(conn, history)
     conn.info[KEY] = opened
     try:
         yield opened

@@ -12,6 +12,7 @@ from services.incentive.runner import IncentiveRunner
 from shared import outbox
 from shared.consumer import ConsumerRunner
 from shared.db import Database
+from shared.timeutil import utcnow
 from tests.integration.incentive.support import (T0, branch_opened, breached, completed, overdue, praise,
                                                  praise_rejected, resolved, scored, staff_joined)
 
@@ -294,3 +295,48 @@ def test_the_same_fact_published_again_under_a_new_event_id_counts_once(db, runn
     again = [dataclasses.replace(e, id=str(uuid.uuid4())) for e in originals]
     assert runner.apply_batch(again) == ["applied"] * len(again)
     assert _ledger(db, staff) == before
+
+
+def test_the_worker_never_decides_on_a_ladder_history_changed_elsewhere(db):
+    """The worker keeps people's ladder history between batches; a change made by another unit
+    (here an appeal overturned through the API) must be seen by the worker's next decision."""
+    from shared.auth import Principal
+
+    worker = IncentiveRunner(db, "127.0.0.1:1", "lsq.incentive", HANDLERS)
+    worker.apply_batch([branch_opened(B)])
+    staff = str(uuid.uuid4())
+    worker.apply_batch([staff_joined(staff, B)])
+    recently = utcnow() - timedelta(days=2)  # within the appeal window
+    worker.apply_batch([resolved(staff, B, recently)])
+    assert _sanctions(db, staff) == [("verbal_warning", "sanction")]
+    assert worker.history.get(staff, 1) is not None  # kept, at the version the issue left
+
+    [verbal] = [e["id"] for e in _ledger(db, staff) if e["kind"] == "sanction"]
+    me = Principal("staff", staff_id=staff, branch_id=B)
+    service.appeal(db, "lsq.incentive", me, verbal, "the reader was abusive first")
+    service.decide_appeal(db, "lsq.incentive", Principal("branch_manager", subject="mgr", branch_id=B), verbal,
+                          "overturned", "CCTV shows it")
+
+    worker.apply_batch([resolved(staff, B, recently + timedelta(days=1))])
+    # The overturned warning no longer counts: the next complaint is a first step again.
+    assert _sanctions(db, staff) == [("verbal_warning", "sanction"), ("verbal_warning", "revocation"),
+                                     ("verbal_warning", "sanction")]
+
+
+def test_a_rolled_back_batch_leaves_no_history_behind(db):
+    worker = IncentiveRunner(db, "127.0.0.1:1", "lsq.incentive", HANDLERS)
+    worker.apply_batch([branch_opened(B)])
+    staff = str(uuid.uuid4())
+    worker.apply_batch([staff_joined(staff, B), resolved(staff, B, T0)])
+    assert worker.history.get(staff, 1) is not None
+
+    def failing(conn, event):
+        raise RuntimeError("a handler failed after the ladder was changed")
+
+    worker.handlers = {**HANDLERS, "lsq.praise.received.v1": failing}
+    with pytest.raises(RuntimeError):
+        worker.apply_batch([resolved(staff, B, T0 + timedelta(days=1)), praise(staff, B, T0 + timedelta(days=1))])
+    assert worker.history.get(staff, 1) is None and worker.history.get(staff, 2) is None
+    worker.handlers = HANDLERS
+    worker.apply_batch([resolved(staff, B, T0 + timedelta(days=2))])
+    assert _sanctions(db, staff) == [("verbal_warning", "sanction"), ("written_warning", "sanction")]
