@@ -6,8 +6,7 @@ tallies, ladder facts) and can all be rebuilt by replaying the topics.
 """
 from __future__ import annotations
 
-import json
-
+import orjson
 from sqlalchemy import (BigInteger, Boolean, Column, Index, Integer, MetaData, Numeric, String, Table,
                         Text, select, update)
 from sqlalchemy.engine import Connection
@@ -232,11 +231,12 @@ settlements = Table(
 
 # -- helpers -------------------------------------------------------------------------------------
 def dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    """Compact JSON with sorted keys (causes, decisions): the same text as the json module's."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def loads(text: str):
-    return json.loads(text) if text else []
+    return orjson.loads(text) if text else []
 
 
 def upsert(conn: Connection, table: Table, keys: dict, values: dict) -> None:
