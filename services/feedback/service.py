@@ -246,9 +246,9 @@ def file_complaint(db: Database, data: dict, actor: Principal | None = None) -> 
         if contact:
             insert_rows(conn, store.complaint_contacts, [{"complaint_id": row["id"], "name": None, "phone": None,
                                                           "email": None, **contact}])
-        if filed_at == now:
-            store.add_history(conn, row["id"], now, "file", None, None, None, "new")
-        else:
+        if filed_at != now:
+            # A reader's own filing is recorded by the complaint row itself (see complaint_history);
+            # one recorded by staff also says who recorded it and when.
             store.add_history(conn, row["id"], filed_at, "file", actor.role, actor.staff_id, None, "new",
                               f"recorded by staff at {now.isoformat(timespec='seconds')}")
         outbox.write_rows(conn, [event])
@@ -382,11 +382,19 @@ def get_complaint(db: Database, actor: Principal, complaint_id: str) -> dict:
 
 
 def complaint_history(db: Database, actor: Principal, complaint_id: str) -> list[dict]:
+    """What happened to a complaint, oldest first, starting with its filing.
+
+    A reader's own filing has no history row (the busiest write stays one row lighter): its entry
+    is the complaint's own record of it, as written when it was filed."""
     with db.read() as conn:
-        _visible(conn, actor, complaint_id)
+        complaint, _level = _visible(conn, actor, complaint_id)
         rows = conn.execute(select(store.complaint_history).where(
             store.complaint_history.c.complaint_id == complaint_id).order_by(store.complaint_history.c.id))
-        return [dict(r) for r in rows.mappings()]
+        history = [dict(r) for r in rows.mappings()]
+    if not history or history[0]["action"] != "file":
+        history.insert(0, {"at": complaint["filed_at"], "action": "file", "actor_role": None, "actor_id": None,
+                           "from_status": None, "to_status": "new", "note": None})
+    return history
 
 
 def list_complaints(db: Database, actor: Principal, filters: dict, page: int, page_size: int):

@@ -61,6 +61,9 @@ def test_full_lifecycle_with_rating(client, db):
     history = client.get(f"/complaints/{cid}/history", headers=SUPERVISOR_1).json
     assert [h["action"] for h in history] == ["file", "acknowledge", "assign", "investigate", "wait",
                                               "investigate", "resolve", "rate", "close"]
+    assert history[0] == {"at": filed["filed_at"], "action": "file", "actor_role": None, "actor_id": None,
+                          "from_status": None, "to_status": "new", "note": None}
+    assert [h["at"] for h in history] == sorted(h["at"] for h in history)
 
 
 def test_invalid_transition_is_409_and_bad_input_is_422(client):
