@@ -180,6 +180,8 @@ def due_at(start: datetime, duration: timedelta, hours: OpeningHours | None = No
     remaining = duration
     if remaining <= timedelta(0):
         return start
+    if hours is None and not pauses and duration < _FOREVER:
+        return start + duration  # round the clock, never paused: every complaint filed takes this
     for begin, end in working_intervals(start, hours, pauses):
         span = end - begin
         if span >= remaining:
