@@ -75,9 +75,9 @@ def create_db_engine(url: str, pool_size: int = 5) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
-            # Checkpoint every 10,000 WAL pages (about 40 MB) rather than 1,000: the busiest pages
-            # (index ends, the outbox) are copied once per checkpoint, and the two fsyncs of a
-            # checkpoint come ten times less often, in whichever request happens to cross the mark.
+            # The automatic checkpoint is the backstop of WalCheckpointer (which web apps and
+            # workers run): at 10,000 WAL pages (about 40 MB) rather than 1,000, so that when it
+            # does fall to a commit, it does so ten times less often.
             cursor.execute("PRAGMA wal_autocheckpoint=10000")
             cursor.close()
 
