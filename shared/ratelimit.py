@@ -9,7 +9,7 @@ import functools
 import threading
 import time
 
-from flask import request
+from flask import current_app, request
 
 from shared.errors import TooManyRequests
 
@@ -53,7 +53,6 @@ def rate_limited(per_minute: int, burst: int | None = None):
     def decorate(view):
         @functools.wraps(view)
         def limited(*args, **kwargs):
-            from flask import current_app
             if current_app.config.get("RATE_LIMITS_ENABLED", True) and not limiter.allow(
                     f"{request.endpoint}:{client_address()}"):
                 raise TooManyRequests("too many requests from this client; try again in a minute",
