@@ -47,9 +47,13 @@ WEB_THREADS = 4
 class Stack:
     """The local system: paths, environment, and the processes it starts."""
 
-    def __init__(self, var: Path | None = None, kafka_port: int = KAFKA_PORT, web_workers: int = 2):
+    def __init__(self, var: Path | None = None, kafka_port: int = KAFKA_PORT, web_workers: int = 2,
+                 kafka_controller_port: int | None = None):
         self.var = Path(var or var_dir())
         self.kafka_port = kafka_port
+        # The fixed local stack uses the port after the broker's; a test passes a free one (the
+        # port after a random free port may well be some client's ephemeral port).
+        self.kafka_controller_port = kafka_controller_port or kafka_port + 1
         self.web_workers = web_workers
         for sub in ("logs", "run", "data", "metrics"):
             (self.var / sub).mkdir(parents=True, exist_ok=True)
@@ -69,7 +73,7 @@ class Stack:
 
     # -- Kafka ---------------------------------------------------------------------------------
     def kafka(self) -> LocalKafka:
-        return LocalKafka(self.var / "kafka", port=self.kafka_port, controller_port=self.kafka_port + 1,
+        return LocalKafka(self.var / "kafka", port=self.kafka_port, controller_port=self.kafka_controller_port,
                           heap=os.environ.get("LSQ_KAFKA_HEAP", "768m"))
 
     def start_kafka(self) -> str:

@@ -41,7 +41,10 @@ def system(tmp_path_factory):
     services = discover_services()
     for service in SERVICE_PORTS:
         os.environ[f"LSQ_{service.upper()}_PORT"] = str(free_port())
-    stack = Stack(var, kafka_port=kafka_port, web_workers=1)
+    controller_port = free_port()
+    while controller_port == kafka_port:
+        controller_port = free_port()
+    stack = Stack(var, kafka_port=kafka_port, web_workers=1, kafka_controller_port=controller_port)
     lines = []
     try:
         ready = stack.up(services, say=lines.append)
