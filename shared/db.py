@@ -316,6 +316,12 @@ def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
         cursor.close()
 
 
+def driver_placeholder(dialect) -> str:
+    """The positional parameter marker of the dialect's driver (``?`` for sqlite3, ``%s`` for
+    psycopg), for SQL handed straight to the driver."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
 def _driver_insert(dialect, table, keys: tuple) -> tuple[str, tuple, tuple]:
     """The SQL text, per-key bind processors and trailing default values of a driver INSERT."""
     columns = [table.c[key] for key in keys]
@@ -327,7 +333,7 @@ def _driver_insert(dialect, table, keys: tuple) -> tuple[str, tuple, tuple]:
             raise ValueError(f"insert_rows: {table.name}.{column.key} has a computed default; give it")
         defaults.append((column, column.default.arg))
     columns += [column for column, _ in defaults]
-    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    placeholder = driver_placeholder(dialect)
     quote = dialect.identifier_preparer
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         quote.format_table(table), ", ".join(quote.format_column(column) for column in columns),

@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, select, text, update
 
 from services.incentive import store
 from shared import outbox
-from shared.db import insert_rows
+from shared.db import driver_placeholder, insert_rows
 
 KEY = "incentive_unit"
 #: Per-staff advisory locks (PostgreSQL). ``LSQ_INCENTIVE_STAFF_LOCKS=0`` turns them off: workers
@@ -467,7 +467,7 @@ class Unit:
         bump = sorted(self.touched - self._bumped)
         if not bump:
             return
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        mark = driver_placeholder(self.conn.dialect)
         # Straight to the driver's executemany: hundreds of people a batch (SQLite and PostgreSQL
         # both spell the upsert this way).
         self.conn.exec_driver_sql(
