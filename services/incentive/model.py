@@ -18,6 +18,7 @@ from marshmallow import validate as mm_validate
 from marshmallow import fields as mm_fields
 
 from shared.errors import Conflict, Invalid
+from shared.ids import uuid_text
 from shared.timeutil import UTC
 
 LEVELS = ("notice", "verbal_warning", "written_warning", "improvement_plan", "referral")
@@ -147,7 +148,7 @@ def entry_id(*parts, at: datetime | None = None) -> str:
     digest = int.from_bytes(hashlib.sha1(LEDGER_NAMESPACE.bytes + name.encode()).digest()[:10], "big")  # 80 bits
     millis = int(at.timestamp() * 1000) & ((1 << 48) - 1)
     value = (millis << 80) | (0x8 << 76) | ((digest >> 68) << 64) | (0b10 << 62) | (digest & ((1 << 62) - 1))
-    return str(uuid.UUID(int=value))
+    return uuid_text(value)
 
 
 # -- the policy language --------------------------------------------------------------------------
