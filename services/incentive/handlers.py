@@ -502,6 +502,9 @@ def prefetch(conn, events: list[Event]) -> None:
     work = unit.current(conn)
     if subjects or tallies:
         work.prefetch_points(subjects, tallies)
+    # Rejected praise reverses its points entry, which the reversal cites.
+    work.prefetch_ledger(row["entry_id"] for event in events if event.type == "lsq.praise.rejected.v1"
+                         for rid in praise_rules if (row := work.awarded.get(f"{subject_of(event)}|{rid}")))
     people, ladder_people, revisable, funds = set(), set(), [], set()
     for event in events:
         if event.type.startswith(("lsq.staff.", "lsq.branch.", "lsq.praise.")):

@@ -115,9 +115,17 @@ class Unit:
             self.cause_rows.append({"entry_id": row["id"], "source": source, "event_id": event_id})
 
     def ledger_entry(self, entry_id: str):
+        """A ledger entry written by this unit or before (prefetched by ``prefetch_ledger``)."""
         if entry_id in self.ledger_by_id:
             return self.ledger_by_id[entry_id]
         return store.one(self.conn, store.ledger, id=entry_id)
+
+    def prefetch_ledger(self, entry_ids) -> None:
+        """Read these ledger entries in one query per thousand (those a batch will compensate)."""
+        wanted = sorted({e for e in entry_ids if e and e not in self.ledger_by_id})
+        for chunk in _chunks(wanted, 1000):
+            for row in self.conn.execute(select(store.ledger).where(store.ledger.c.id.in_(chunk))).mappings():
+                self.ledger_by_id[row["id"]] = dict(row)
 
     def emit(self, event_type: str, data: dict, caused_by: list[dict], occurred_at) -> str:
         """``shared.outbox.add`` for a batch: the same validated row, inserted at flush."""
@@ -177,6 +185,11 @@ class Unit:
     def load_watches(self, staff_ids) -> None:
         """Load only the training watches of these staff members (a completion needs no ladder)."""
         self._load(staff_ids, ladder=False)
+
+    def _ladder_of(self, staff_id: str) -> None:
+        # The accessors below run several times per event, nearly always for someone loaded.
+        if staff_id not in self.staff_loaded:
+            self._load([staff_id], ladder=True)
 
     def lock(self, staff_ids) -> None:
         """On PostgreSQL, hold these staff members' state until commit.
@@ -246,15 +259,15 @@ class Unit:
         return still
 
     def facts_of(self, staff_id: str) -> list[dict]:
-        self.load_staff([staff_id])
+        self._ladder_of(staff_id)
         return self.facts_by_staff[staff_id]
 
     def fact(self, staff_id: str, key: str):
-        self.load_staff([staff_id])
+        self._ladder_of(staff_id)
         return self.facts.get(key)
 
     def add_fact(self, row: dict) -> None:
-        self.load_staff([row["staff_id"]])
+        self._ladder_of(row["staff_id"])
         self.facts[row["key"]] = row
         self.facts_by_staff[row["staff_id"]].append(row)
         self._new["facts"].append(row)
@@ -269,7 +282,7 @@ class Unit:
         self.touched.add(staff_id)
 
     def sanctions_of(self, staff_id: str) -> list[dict]:
-        self.load_staff([staff_id])
+        self._ladder_of(staff_id)
         return self.sanctions_by_staff[staff_id]
 
     def sanction(self, sanction_id: str):
@@ -281,7 +294,7 @@ class Unit:
         return self.sanctions.get(sanction_id)
 
     def add_sanction(self, row: dict) -> None:
-        self.load_staff([row["staff_id"]])
+        self._ladder_of(row["staff_id"])
         row = {**{c.name: None for c in store.sanctions.columns}, **row}
         self.sanctions[row["id"]] = row
         self.sanctions_by_staff[row["staff_id"]].append(row)
@@ -295,11 +308,13 @@ class Unit:
         self.touched.add(row["staff_id"])
 
     def watches_of(self, staff_id: str) -> list[dict]:
-        self.load_watches([staff_id])
+        if staff_id not in self.watches_loaded:
+            self.load_watches([staff_id])
         return self.watches_by_staff[staff_id]
 
     def add_watch(self, row: dict) -> None:
-        self.load_watches([row["staff_id"]])
+        if row["staff_id"] not in self.watches_loaded:
+            self.load_watches([row["staff_id"]])
         self.watches[row["subject"]] = row
         self.watches_by_staff[row["staff_id"]].append(row)
         self._new["watches"].append(row)
