@@ -13,6 +13,7 @@ batch is rolled back and applied record by record to isolate the failure.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import threading
@@ -142,6 +143,7 @@ class ConsumerRunner:
         """Apply one poll's records and commit what was settled."""
         outcomes: list[Outcome] = []
         to_apply: list[tuple[object, Event]] = []
+        counted: collections.Counter = collections.Counter()  # (type, outcome): metrics once a poll
         for record in records:
             event, status, error = self.parse(record)
             if event is not None:
@@ -151,15 +153,16 @@ class ConsumerRunner:
                 outcomes.append(Outcome(record, "dead_lettered", error))
             else:
                 outcomes.append(Outcome(record, "ignored"))
-                metrics.EVENTS_CONSUMED.labels(self.db.service, self.group, "-", "ignored").inc()
+                counted["-", "ignored"] += 1
         if to_apply:
             try:
                 statuses = self.apply_batch([e for _, e in to_apply])
                 outcomes += [Outcome(r, s) for (r, _), s in zip(to_apply, statuses)]
-                for (_, e), s in zip(to_apply, statuses):
-                    metrics.EVENTS_CONSUMED.labels(self.db.service, self.group, e.type, s).inc()
+                counted.update((e.type, s) for (_, e), s in zip(to_apply, statuses))
             except Exception:  # noqa: BLE001 - isolate the failing record, one at a time
                 outcomes += self._apply_one_by_one(to_apply)
+        for (event_type, status), count in counted.items():
+            metrics.EVENTS_CONSUMED.labels(self.db.service, self.group, event_type, status).inc(count)
         self._commit(outcomes)
         return outcomes
 
