@@ -26,6 +26,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from bench.incentive_common import (BOOTSTRAP, delete_topics, drop_database, fresh_database, percentile,
                                     private_topics)
+from shared import runtime
 from shared.auth import issue_token
 from shared.devstack.ports import free_port
 from shared.events.envelope import Event
@@ -73,6 +74,7 @@ def worker_main(url: str, prefix: str) -> None:
     threading.Thread(target=relay.run, daemon=True).start()
     topics = [prefix + t for t in consumed_topics()]
     runner = IncentiveRunner(db, BOOTSTRAP, f"bench-{prefix}incentive", HANDLERS, topics=topics, poll_timeout_ms=100)
+    runtime.tune_garbage_collector()  # as a worker process does once started (shared.worker)
     import signal
     signal.signal(signal.SIGTERM, lambda *_: (runner.stop.set(), relay.stop.set()))
     runner.run()

@@ -34,7 +34,9 @@ def worker_main(url: str, prefix: str, group: str) -> None:
     from services.incentive.handlers import HANDLERS
     from services.incentive.replay import consumed_topics
     from services.incentive.runner import IncentiveRunner
+    from shared import runtime
     db = Database(url, "incentive")
+    runtime.tune_garbage_collector()  # as a worker process does once started (shared.worker)
     runner = IncentiveRunner(db, os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"), group, HANDLERS,
                              topics=[prefix + t for t in consumed_topics()], poll_timeout_ms=200)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())

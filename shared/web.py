@@ -21,7 +21,7 @@ from flask_smorest import Api
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
-from shared import auth, bus, logs, metrics, outbox
+from shared import auth, bus, logs, metrics, outbox, runtime
 from shared.config import Settings
 from shared.db import Database
 from shared.errors import DomainError, Invalid
@@ -136,6 +136,8 @@ def create_service_app(service: str, *, title: str, description: str, blueprints
         api.register_blueprint(blueprint)
     app.register_blueprint(_health_blueprint(service))
     _install_hooks(app, service)
+    if not app.testing:  # a process serving requests (tests build many apps in one process)
+        runtime.tune_garbage_collector()
     return app
 
 

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
-from shared import bus, events, logs
+from shared import bus, events, logs, runtime
 from shared.config import Settings
 from shared.consumer import ConsumerRunner
 from shared.db import Database
@@ -69,6 +69,7 @@ class Worker:
         """Run until SIGTERM/SIGINT."""
         logs.configure(f"{self.service}-worker")
         self.build()
+        runtime.tune_garbage_collector()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.shutdown())
         self._serve_metrics()
