@@ -502,9 +502,14 @@ def prefetch(conn, events: list[Event]) -> None:
     work = unit.current(conn)
     if subjects or tallies:
         work.prefetch_points(subjects, tallies)
-    # Rejected praise reverses its points entry, which the reversal cites.
-    work.prefetch_ledger(row["entry_id"] for event in events if event.type == "lsq.praise.rejected.v1"
-                         for rid in praise_rules if (row := work.awarded.get(f"{subject_of(event)}|{rid}")))
+    # Rejected praise reverses its points entry (which the reversal cites) and gives the month's
+    # cap room back.
+    reversed_ = [row for event in events if event.type == "lsq.praise.rejected.v1"
+                 for rid in praise_rules if (row := work.awarded.get(f"{subject_of(event)}|{rid}"))
+                 and row["state"] == "credited"]
+    if reversed_:
+        work.prefetch_ledger(row["entry_id"] for row in reversed_)
+        work.prefetch_points([], [(row["staff_id"], row["month"], row["rule_id"]) for row in reversed_])
     people, ladder_people, revisable, funds = set(), set(), [], set()
     for event in events:
         if event.type.startswith(("lsq.staff.", "lsq.branch.", "lsq.praise.")):
@@ -520,7 +525,12 @@ def prefetch(conn, events: list[Event]) -> None:
     # Ladder histories only for those a sanction rule may name; anyone else's is read if a rare
     # path needs it (a revised decision, an escalation falling due).
     work.load_staff(ladder_people)
-    work.load_watches([e.data.get("staff_id") for e in events if e.type == "lsq.training.completed.v1"])
+    completions = [e for e in events if e.type == "lsq.training.completed.v1"]
+    work.load_watches([e.data.get("staff_id") for e in completions])
+    # A completion first escalates the overdue requirements whose grace period ended before it
+    # (escalate_due), which puts a fact on the ladder: those people's ladders are read now too.
+    work.load_staff([e.data.get("staff_id") for e in completions if any(
+        w["status"] == "waiting" and w["escalate_at"] <= cause_time(e) for w in work.watches_of(e.data.get("staff_id")))])
     work.load_completions([e.data.get("staff_id") for e in events
                            if e.type in ("lsq.requirement.overdue.v1", "lsq.training.completed.v1")])
     work.prefetch_revisions(revisable)
