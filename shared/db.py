@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import operator
 import os
 import socket
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import DateTime, create_engine, event, func, select, text
 from sqlalchemy.engine import Connection, Engine
@@ -279,7 +281,7 @@ def upgrade(engine: Engine, service: str, revision: str = "head") -> None:
 
 
 #: Compiled driver-level INSERTs by (dialect, table, column keys); see ``insert_rows``.
-_DRIVER_INSERTS: dict[tuple, tuple[str, tuple, tuple]] = {}
+_DRIVER_INSERTS: dict[tuple, tuple[str, Callable, tuple, tuple]] = {}
 
 
 def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
@@ -299,13 +301,19 @@ def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
     plan = _DRIVER_INSERTS.get((dialect.name, table, keys))
     if plan is None:
         plan = _DRIVER_INSERTS[(dialect.name, table, keys)] = _driver_insert(dialect, table, keys)
-    sql, processors, constants = plan
+    sql, getter, processors, constants = plan
     width = len(keys)
     if any(len(row) != width for row in rows):  # a missing key raises KeyError below
         raise ValueError(f"insert_rows into {table.name}: every row must have the keys {keys}")
-    values = [tuple(value if process is None else process(value)
-                    for value, process in zip(map(row.__getitem__, keys), processors)) + constants
-              for row in rows]
+    if not processors:
+        values = [getter(row) + constants for row in rows]
+    else:
+        values = []
+        for row in rows:
+            value = [*getter(row), *constants]
+            for index, process in processors:
+                value[index] = process(value[index])
+            values.append(value)
     cursor = conn.connection.driver_connection.cursor()
     try:
         if len(values) == 1:
@@ -322,8 +330,9 @@ def driver_placeholder(dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-def _driver_insert(dialect, table, keys: tuple) -> tuple[str, tuple, tuple]:
-    """The SQL text, per-key bind processors and trailing default values of a driver INSERT."""
+def _driver_insert(dialect, table, keys: tuple) -> tuple[str, Callable, tuple, tuple]:
+    """The SQL text, the getter of a row's values (a tuple, in ``keys`` order), the bind processors
+    by position (only the columns that have one) and the trailing default values of a driver INSERT."""
     columns = [table.c[key] for key in keys]
     defaults = []
     for column in table.columns:
@@ -341,7 +350,12 @@ def _driver_insert(dialect, table, keys: tuple) -> tuple[str, tuple, tuple]:
     processors = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
     constants = tuple(value if process is None else process(value)
                       for (_, value), process in zip(defaults, processors[len(keys):]))
-    return sql, processors[:len(keys)], constants
+    getter = operator.itemgetter(*keys)
+    if len(keys) == 1:  # itemgetter of one key gives the value itself
+        single = getter
+        getter = lambda row: (single(row),)  # noqa: E731
+    by_position = tuple((index, process) for index, process in enumerate(processors[:len(keys)]) if process)
+    return sql, getter, by_position, constants
 
 
 def page_of(conn: Connection, query, order: list, page: int, page_size: int) -> tuple[list[dict], int]:
