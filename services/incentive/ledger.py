@@ -7,6 +7,7 @@ derived from the causes, so a replay writes the very same rows.
 from __future__ import annotations
 
 import logging
+import weakref
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -22,7 +23,8 @@ SOURCE = "/lsq/incentive"
 
 
 # -- policies ------------------------------------------------------------------------------------
-_POLICY_CACHE: dict[tuple[str, int], Policy] = {}
+#: Policies by database (engine) and version: versions never change once saved.
+_POLICY_CACHE: "weakref.WeakKeyDictionary[object, dict[int, Policy]]" = weakref.WeakKeyDictionary()
 
 
 def _versions(conn) -> list[tuple[int, datetime]]:
@@ -48,14 +50,15 @@ def forget_policy_versions(conn) -> None:
 
 def policy(conn, version: int) -> Policy:
     """A stored policy version (validated when it was saved; cached, versions never change)."""
-    key = (str(conn.engine.url), version)
-    found = _POLICY_CACHE.get(key)
+    cached = _POLICY_CACHE.get(conn.engine)
+    if cached is None:
+        cached = _POLICY_CACHE[conn.engine] = {}
+    found = cached.get(version)
     if found is None:
         row = store.one(conn, store.policies, version=version)
         if row is None:
             raise LookupError(f"policy version {version} does not exist")
-        found = model.build_policy(version, store.loads(row["document"]))
-        _POLICY_CACHE[key] = found
+        found = cached[version] = model.build_policy(version, store.loads(row["document"]))
     return found
 
 
