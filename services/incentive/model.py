@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import NamedTuple
 
 from marshmallow import validate as mm_validate
 from marshmallow import fields as mm_fields
@@ -399,12 +400,12 @@ def capped(points: int, already: int, cap: int | None) -> int:
 
 
 # -- the progressive ladder ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Fact:
+class Fact(NamedTuple):
     """Something that may put a staff member on the ladder.
 
     kind: ``next_step`` (climbs), ``fixed`` (a given level), ``notice``, or ``repeatable_notice``
     (a notice until ``free_notices`` of the same ``group`` lie within the lapse window, then a step).
+    A named tuple: the ladder is recomputed from all of a person's facts for every new one.
     """
 
     key: str
@@ -428,19 +429,22 @@ def ladder_decisions(facts: list[Fact]) -> dict[str, str]:
     Excluded facts (sanction overturned) take no level and do not count.
     """
     decisions: dict[str, str] = {}
-    active: list[tuple[datetime, int]] = []  # (lapse time, ladder index) of steps taken
-    notices: dict[str, list[datetime]] = {}  # group -> lapse times of its notices
+    # (lapse time, ladder index) of the steps taken that are still live. Facts come in time order,
+    # so a step that has lapsed at one fact's time has lapsed for every later fact: dropped.
+    active: list[tuple[datetime, int]] = []
+    notices: dict[str, list[datetime]] = {}  # group -> lapse times of its live notices
     for fact in sorted(facts, key=lambda f: (f.at, f.key)):
         if fact.excluded:
             continue
-        live = [(until, idx) for until, idx in active if until > fact.at]
-        step = max(len(live), max((idx + 1 for _, idx in live), default=0))
+        active = [(until, idx) for until, idx in active if until > fact.at]
+        step = max(len(active), max((idx + 1 for _, idx in active), default=0))
         kind = fact.kind
         until = add_months(fact.at, fact.lapse_months)
         if kind == "repeatable_notice":
-            window = [u for u in notices.get(fact.group, []) if u > fact.at]
-            notices.setdefault(fact.group, []).append(until)
-            kind = "notice" if len(window) < fact.free_notices else "next_step"
+            window = notices[fact.group] = [u for u in notices.get(fact.group, []) if u > fact.at]
+            live_notices = len(window)
+            window.append(until)
+            kind = "notice" if live_notices < fact.free_notices else "next_step"
         if kind == "notice":
             decisions[fact.key] = "notice"
             continue

@@ -124,6 +124,40 @@ def test_decisions_do_not_depend_on_the_order_facts_are_known_in(items, rnd):
     assert all(level in model.LEVELS for level in decided.values())
 
 
+def _decisions_by_definition(facts):
+    """The ladder as DOMAIN.md states it, recounting every earlier step for each fact."""
+    decisions, steps, notices = {}, [], []
+    for fact in sorted(facts, key=lambda f: (f.at, f.key)):
+        if fact.excluded:
+            continue
+        live = [idx for at, until, idx in steps if until > fact.at]
+        step = max(len(live), max((idx + 1 for idx in live), default=0))
+        until = model.add_months(fact.at, fact.lapse_months)
+        kind = fact.kind
+        if kind == "repeatable_notice":
+            earlier = sum(1 for group, lapse in notices if group == fact.group and lapse > fact.at)
+            notices.append((fact.group, until))
+            kind = "notice" if earlier < fact.free_notices else "next_step"
+        if kind == "notice":
+            decisions[fact.key] = "notice"
+            continue
+        index = model.LADDER.index(fact.level) if kind == "fixed" else min(step + fact.bump, len(model.LADDER) - 1)
+        decisions[fact.key] = model.LADDER[index]
+        steps.append((fact.at, until, index))
+    return decisions
+
+
+@given(st.lists(st.tuples(st.integers(0, 1500), st.sampled_from(["next_step", "notice", "repeatable_notice", "fixed"]),
+                          st.integers(0, 1), st.booleans(), st.sampled_from([3, 6, 12, 24]), st.sampled_from("gh"),
+                          st.integers(0, 3)), min_size=1, max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_decisions_match_the_definition_over_long_histories_with_mixed_lapses(items):
+    facts = [_step(f"f{i:02d}", days, kind=kind, bump=bump, excluded=excluded, lapse_months=lapse, group=group,
+                   free_notices=free, level="written_warning" if kind == "fixed" else None)
+             for i, (days, kind, bump, excluded, lapse, group, free) in enumerate(items)]
+    assert ladder_decisions(facts) == _decisions_by_definition(facts)
+
+
 def test_standing_counts_only_sanctions_in_force():
     until = model.add_months(T0, 12)
     standing = model.ladder_step([("verbal_warning", T0, until), ("notice", T0, until)], T0 + timedelta(days=1))
