@@ -528,9 +528,11 @@ def prefetch(conn, events: list[Event]) -> None:
     completions = [e for e in events if e.type == "lsq.training.completed.v1"]
     work.load_watches([e.data.get("staff_id") for e in completions])
     # A completion first escalates the overdue requirements whose grace period ended before it
-    # (escalate_due), which puts a fact on the ladder: those people's ladders are read now too.
-    work.load_staff([e.data.get("staff_id") for e in completions if any(
-        w["status"] == "waiting" and w["escalate_at"] <= cause_time(e) for w in work.watches_of(e.data.get("staff_id")))])
+    # (escalate_due), and withdraws an escalation it arrived too late to prevent: both change the
+    # ladder, so those people's ladders are read now too.
+    work.load_staff([e.data["staff_id"] for e in completions if any(
+        (w["status"] == "waiting" and w["escalate_at"] <= cause_time(e)) or
+        (w["status"] == "escalated" and cause_time(e) <= w["escalate_at"]) for w in work.watches_of(e.data["staff_id"]))])
     work.load_completions([e.data.get("staff_id") for e in events
                            if e.type in ("lsq.requirement.overdue.v1", "lsq.training.completed.v1")])
     work.prefetch_revisions(revisable)

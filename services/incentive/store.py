@@ -170,8 +170,9 @@ revisions = Table(
 )
 
 staff_versions = Table(
-    # Bumped in the transaction of every change to a person's facts, sanctions or training watches:
-    # a worker's cached copy of that history is good only while the version is the one it read.
+    # Bumped in the transaction of every change to a person's facts, sanctions, training watches or
+    # completions: a worker's cached copy of that history is good only while the version is the one
+    # it read.
     "staff_versions", metadata,
     _id("staff_id", primary_key=True),
     Column("version", Integer, nullable=False),

@@ -11,10 +11,11 @@ Rules for the code using it:
 - ``scope(conn)`` opens a unit for code that runs outside a batch (one handler, one API command,
   one sweep) and flushes it at the end; inside a batch it reuses the batch's unit.
 
-A worker also keeps people's ladder history between batches (``StaffHistory``): each batch reads
-the ``staff_versions`` of the people it loads and reuses the worker's copy of those whose version
-has not moved; every unit that changes a person's facts, sanctions or watches bumps their version
-when it flushes, whichever process it runs in (the web app's commands included).
+A worker also keeps people's history between batches (``StaffHistory``: ladder and training
+completions): each batch reads the ``staff_versions`` of the people it loads and reuses the
+worker's copy of those whose version has not moved; every unit that changes a person's facts,
+sanctions, watches or completions bumps their version when it flushes, whichever process it runs
+in (the web app's commands included).
 """
 from __future__ import annotations
 
@@ -34,40 +35,62 @@ STAFF_LOCKS = os.environ.get("LSQ_INCENTIVE_STAFF_LOCKS", "1") != "0"
 
 
 class StaffHistory:
-    """A worker's copy of people's ladder history (facts, sanctions, training watches), kept
-    between batches, each with the ``staff_versions`` version it is good for.
+    """A worker's copy of people's history (ladder facts, sanctions and training watches; training
+    completions), kept between batches, each person's with the ``staff_versions`` version it is
+    good for.
 
     Events about one person reach the worker that owns them, so a person's history is mostly
-    re-read unchanged batch after batch; it grows with every sanction. A unit takes a copy only
-    when the version it reads in its own transaction matches (under the write lock on SQLite, the
-    person's advisory lock on PostgreSQL); ``keep`` records what a committed unit leaves, and
+    re-read unchanged batch after batch, and it grows all year. A unit takes a copy only when the
+    version it reads in its own transaction matches (under the write lock on SQLite, the person's
+    advisory lock on PostgreSQL); ``keep`` records what a committed unit leaves, and
     ``forget_all`` follows a rolled-back one, whose copies it may have changed.
     """
 
     def __init__(self, limit: int = 20_000):
         self.limit = limit
-        self._entries: dict[str, tuple[int, list, list, list]] = {}
+        self._versions: dict[str, int] = {}
+        self._ladders: dict[str, tuple[list, list, list]] = {}
+        self._completions: dict[str, list] = {}
 
     def get(self, staff_id: str, version: int):
-        entry = self._entries.get(staff_id)
-        return entry[1:] if entry is not None and entry[0] == version else None
+        """(facts, sanctions, watches) of the person, if kept at ``version``."""
+        return self._ladders.get(staff_id) if self._versions.get(staff_id) == version else None
+
+    def completions(self, staff_id: str, version: int):
+        """The person's training completions, if kept at ``version``."""
+        return self._completions.get(staff_id) if self._versions.get(staff_id) == version else None
 
     def keep(self, work: "Unit") -> None:
-        """After ``work`` committed: remember the history of everyone it loaded."""
+        """After ``work`` committed: remember the history of everyone it loaded.
+
+        A part the unit did not load (the ladder of someone whose completion it recorded) is kept
+        too, at the new version, when the copy was current as the unit began: the unit could not
+        have changed a part without loading it.
+        """
         for staff_id in work.touched - work.versions.keys():
-            self._entries.pop(staff_id, None)  # changed without its version read: unknown now
+            self._forget(staff_id)  # changed without its version read: unknown now
         for staff_id, version in work.versions.items():
-            if staff_id not in work.staff_loaded:
-                continue
-            if staff_id in work.touched:
-                version += 1  # what this unit's flush made it
-            self._entries[staff_id] = (version, work.facts_by_staff[staff_id],
-                                       work.sanctions_by_staff[staff_id], work.watches_by_staff[staff_id])
-        if len(self._entries) > self.limit:
-            self._entries.clear()  # forget rather than grow without end
+            if self._versions.get(staff_id) != version:
+                self._forget(staff_id)
+            if staff_id in work.staff_loaded:
+                self._ladders[staff_id] = (work.facts_by_staff[staff_id], work.sanctions_by_staff[staff_id],
+                                           work.watches_by_staff[staff_id])
+            if staff_id in work.completions_by_staff:
+                self._completions[staff_id] = work.completions_by_staff[staff_id]
+            if staff_id in self._ladders or staff_id in self._completions:
+                self._versions[staff_id] = version + 1 if staff_id in work.touched else version  # as flushed
+        if len(self._versions) > self.limit:
+            self.forget_all()  # forget rather than grow without end
 
     def forget_all(self) -> None:
-        self._entries.clear()
+        self._versions.clear()
+        self._ladders.clear()
+        self._completions.clear()
+
+    def _forget(self, staff_id: str) -> None:
+        self._versions.pop(staff_id, None)
+        self._ladders.pop(staff_id, None)
+        self._completions.pop(staff_id, None)
 
 
 class Unit:
@@ -77,7 +100,7 @@ class Unit:
         self.conn = conn
         self.history = history
         self.versions: dict[str, int] = {}  # staff_versions read by this unit (absent = 0)
-        self.touched: set[str] = set()  # people whose facts, sanctions or watches this unit changed
+        self.touched: set[str] = set()  # people whose facts, sanctions, watches or completions this unit changed
         self._bumped: set[str] = set()  # of those, the ones whose version this unit bumped already
         self.policy_versions: list | None = None
         self.ledger_rows: list[dict] = []
@@ -235,14 +258,18 @@ class Unit:
                         index[row[key]] = dict(row)
                         by_staff[row["staff_id"]].append(index[row[key]])
 
-    def _from_history(self, wanted: list[str]) -> list[str]:
-        """Take the history of ``wanted`` people from the worker's copy where it is current;
-        returns those still to be read."""
-        for chunk in _chunks([sid for sid in wanted if sid not in self.versions], 1000):
+    def _read_versions(self, staff_ids: list[str]) -> None:
+        """Read the ``staff_versions`` of these people (once per unit: it holds their locks)."""
+        for chunk in _chunks([sid for sid in staff_ids if sid not in self.versions], 1000):
             found = dict(self.conn.execute(select(store.staff_versions.c.staff_id, store.staff_versions.c.version)
                                            .where(store.staff_versions.c.staff_id.in_(chunk))).all())
             for sid in chunk:
                 self.versions[sid] = found.get(sid, 0)
+
+    def _from_history(self, wanted: list[str]) -> list[str]:
+        """Take the history of ``wanted`` people from the worker's copy where it is current;
+        returns those still to be read."""
+        self._read_versions(wanted)
         still = []
         for sid in wanted:
             kept = self.history.get(sid, self.versions[sid]) if sid not in self.watches_loaded else None
@@ -388,6 +415,17 @@ class Unit:
     def load_completions(self, staff_ids) -> None:
         """Load training completions of these staff members (only overdue checks need them)."""
         wanted = sorted({s for s in staff_ids if s and s not in self.completions_by_staff})
+        if self.history is not None and wanted:
+            self._read_versions(wanted)
+            still = []
+            for sid in wanted:
+                kept = self.history.completions(sid, self.versions[sid])
+                if kept is None:
+                    still.append(sid)
+                else:
+                    kept.extend(r for r in self.completions if r["staff_id"] == sid)
+                    self.completions_by_staff[sid] = kept
+            wanted = still
         t = store.completions
         for chunk in _chunks(wanted, 1000):
             for sid in chunk:
@@ -402,6 +440,7 @@ class Unit:
 
     def add_completion(self, row: dict) -> None:
         self.completions.append(row)
+        self.touched.add(row["staff_id"])  # the worker's copy of their completions is stale now
         if row["staff_id"] in self.completions_by_staff:
             self.completions_by_staff[row["staff_id"]].append(row)
 

@@ -340,3 +340,21 @@ def test_a_rolled_back_batch_leaves_no_history_behind(db):
     worker.handlers = HANDLERS
     worker.apply_batch([resolved(staff, B, T0 + timedelta(days=2))])
     assert _sanctions(db, staff) == [("verbal_warning", "sanction"), ("written_warning", "sanction")]
+
+
+def test_the_worker_never_decides_on_completions_recorded_by_another_worker(db):
+    """Completions are kept between batches too; one recorded by another worker of the group (as
+    during a rebalance) must count in this worker's next overdue check."""
+    mine = IncentiveRunner(db, "127.0.0.1:1", "lsq.incentive", HANDLERS)
+    other = IncentiveRunner(db, "127.0.0.1:1", "lsq.incentive", HANDLERS)
+    mine.apply_batch([branch_opened(B)])
+    staff = str(uuid.uuid4())
+    mine.apply_batch([staff_joined(staff, B), completed(staff, B, "2025-11-03", course_id="course-digital")])
+    assert mine.history.completions(staff, 1) is not None  # kept, at the version the completion left
+
+    other.apply_batch([completed(staff, B, "2026-01-05", course_id="course-regs")])
+    mine.apply_batch([overdue(staff, B, "2026-01-10", course_id="course-regs")])
+    with db.read() as conn:
+        [status] = conn.execute(select(store.requirement_watch.c.status)
+                                .where(store.requirement_watch.c.staff_id == staff)).scalars().all()
+    assert status == "cleared"  # the course was completed in the year before: nothing will escalate
