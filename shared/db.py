@@ -281,7 +281,7 @@ def upgrade(engine: Engine, service: str, revision: str = "head") -> None:
 
 
 #: Compiled driver-level INSERTs by (dialect, table, column keys); see ``insert_rows``.
-_DRIVER_INSERTS: dict[tuple, tuple[str, Callable, tuple, tuple]] = {}
+_DRIVER_INSERTS: dict[tuple, tuple[str, str | None, Callable, tuple, tuple]] = {}
 
 
 def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
@@ -291,8 +291,10 @@ def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
     per-statement execution machinery costs more than the database's own work. The statement is
     built once per table and key set, values go through each column type's own bind processing
     (so ``UtcDateTime`` and friends behave exactly as with ``conn.execute``), and the rows run in
-    ``conn``'s transaction with the driver's ``executemany``. Columns left out get their scalar
-    Python default; a column with a callable default must be given.
+    ``conn``'s transaction with the driver's ``executemany``; on PostgreSQL, from ``COPY_FROM``
+    rows on, as one ``COPY``: the server then takes them in one command instead of executing the
+    INSERT once per row. Columns left out get their scalar Python default; a column with a
+    callable default must be given.
     """
     if not rows:
         return
@@ -301,7 +303,7 @@ def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
     plan = _DRIVER_INSERTS.get((dialect.name, table, keys))
     if plan is None:
         plan = _DRIVER_INSERTS[(dialect.name, table, keys)] = _driver_insert(dialect, table, keys)
-    sql, getter, processors, constants = plan
+    sql, copy_sql, getter, processors, constants = plan
     width = len(keys)
     if any(len(row) != width for row in rows):  # a missing key raises KeyError below
         raise ValueError(f"insert_rows into {table.name}: every row must have the keys {keys}")
@@ -318,10 +320,18 @@ def insert_rows(conn: Connection, table, rows: list[dict]) -> None:
     try:
         if len(values) == 1:
             cursor.execute(sql, values[0])
+        elif copy_sql is not None and len(values) >= COPY_FROM:
+            with cursor.copy(copy_sql) as copy:
+                for value in values:
+                    copy.write_row(value)
         else:
             cursor.executemany(sql, values)
     finally:
         cursor.close()
+
+
+#: From how many rows ``insert_rows`` uses COPY on PostgreSQL (below, a pipelined executemany).
+COPY_FROM = 8
 
 
 def driver_placeholder(dialect) -> str:
@@ -330,9 +340,10 @@ def driver_placeholder(dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-def _driver_insert(dialect, table, keys: tuple) -> tuple[str, Callable, tuple, tuple]:
-    """The SQL text, the getter of a row's values (a tuple, in ``keys`` order), the bind processors
-    by position (only the columns that have one) and the trailing default values of a driver INSERT."""
+def _driver_insert(dialect, table, keys: tuple) -> tuple[str, str | None, Callable, tuple, tuple]:
+    """The INSERT's SQL text, the COPY's (PostgreSQL), the getter of a row's values (a tuple, in
+    ``keys`` order), the bind processors by position (only the columns that have one) and the
+    trailing default values."""
     columns = [table.c[key] for key in keys]
     defaults = []
     for column in table.columns:
@@ -344,9 +355,10 @@ def _driver_insert(dialect, table, keys: tuple) -> tuple[str, Callable, tuple, t
     columns += [column for column, _ in defaults]
     placeholder = driver_placeholder(dialect)
     quote = dialect.identifier_preparer
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote.format_table(table), ", ".join(quote.format_column(column) for column in columns),
-        ", ".join([placeholder] * len(columns)))
+    names = ", ".join(quote.format_column(column) for column in columns)
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(quote.format_table(table), names,
+                                                   ", ".join([placeholder] * len(columns)))
+    copy_sql = f"COPY {quote.format_table(table)} ({names}) FROM STDIN" if dialect.name == "postgresql" else None
     processors = tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
     constants = tuple(value if process is None else process(value)
                       for (_, value), process in zip(defaults, processors[len(keys):]))
@@ -355,7 +367,7 @@ def _driver_insert(dialect, table, keys: tuple) -> tuple[str, Callable, tuple, t
         single = getter
         getter = lambda row: (single(row),)  # noqa: E731
     by_position = tuple((index, process) for index, process in enumerate(processors[:len(keys)]) if process)
-    return sql, getter, by_position, constants
+    return sql, copy_sql, getter, by_position, constants
 
 
 def page_of(conn: Connection, query, order: list, page: int, page_size: int) -> tuple[list[dict], int]:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from services.feedback import store
 from shared import outbox
-from shared.db import DOORBELL_GAP, Database, insert_rows
+from shared.db import COPY_FROM, DOORBELL_GAP, Database, insert_rows
 from shared.devstack.ports import free_port
 from shared.relay import OutboxRelay
 from shared.timeutil import utcnow
@@ -32,11 +32,20 @@ def test_insert_rows_stores_what_sqlalchemy_stores(database_url):
     with db.transaction() as conn:
         conn.execute(store.complaints.insert(), _complaint("c-through-sqlalchemy", now))
         insert_rows(conn, store.complaints, [_complaint("c-through-driver-1", now), _complaint("c-through-driver-2", now)])
+        # enough rows for PostgreSQL's COPY, with text that COPY's format must escape
+        many = [{**_complaint(f"c-copied-{i}", now), "description": "tab\there, newline\nthere, back\\slash, \\N"}
+                for i in range(COPY_FROM)]
+        insert_rows(conn, store.complaints, many)
         insert_rows(conn, store.complaint_contacts, [{"complaint_id": "c-through-driver-1", "email": "r@example.cn"}])
     with db.read() as conn:
         rows = {r["id"]: dict(r) for r in conn.execute(select(store.complaints)).mappings()}
         contact = conn.execute(select(store.complaint_contacts)).mappings().one()
     expected = rows.pop("c-through-sqlalchemy")
+    copied = [rows.pop(row["id"]) for row in many]
+    for row in copied:
+        assert row["description"] == many[0]["description"]
+        assert {**row, "id": None, "tracking_hash": None, "description": None} == \
+            {**expected, "id": None, "tracking_hash": None, "description": None}
     assert len(rows) == 2
     for complaint_id, row in rows.items():
         # reopen_count was left out: its scalar default applies, as with conn.execute
