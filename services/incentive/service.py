@@ -37,7 +37,7 @@ def command(conn, group: str, event_type: str, data: dict, at: datetime) -> Even
     try:
         handlers.HANDLERS[event_type](conn, event)  # in its own unit of work, flushed before we read
     except TransientError as exc:  # a worker drew on the same fund meanwhile
-        raise Conflict(f"{exc}: try again", f"基金余额已变化，请重试", code="concurrent_change") from None
+        raise Conflict(f"{exc}: try again", "基金余额已变化，请重试", code="concurrent_change") from None
     return event
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select, text, update
 
 from services.incentive import store
 from shared import outbox
-from shared.db import driver_placeholder, insert_rows
+from shared.db import driver_placeholder, insert_rows, rows_with_keys
 
 KEY = "incentive_unit"
 #: Per-staff advisory locks (PostgreSQL). ``LSQ_INCENTIVE_STAFF_LOCKS=0`` turns them off: workers
@@ -147,7 +147,7 @@ class Unit:
         """Read these ledger entries in one query per thousand (those a batch will compensate)."""
         wanted = sorted({e for e in entry_ids if e and e not in self.ledger_by_id})
         for chunk in _chunks(wanted, 1000):
-            for row in self.conn.execute(select(store.ledger).where(store.ledger.c.id.in_(chunk))).mappings():
+            for row in rows_with_keys(self.conn, store.ledger, "id", chunk):
                 self.ledger_by_id[row["id"]] = dict(row)
 
     def emit(self, event_type: str, data: dict, caused_by: list[dict], occurred_at) -> str:
@@ -161,17 +161,15 @@ class Unit:
         """Load the points rows and tallies a batch will look at, in two queries."""
         wanted = [s for s in set(subjects) if s not in self.awarded]
         for chunk in _chunks(sorted(wanted), 1000):
-            for row in self.conn.execute(select(store.points_awarded).where(
-                    store.points_awarded.c.subject.in_(chunk))).mappings():
+            for row in rows_with_keys(self.conn, store.points_awarded, "subject", chunk):
                 self.awarded[row["subject"]] = dict(row)
             for subject in chunk:
                 self.awarded.setdefault(subject, None)
-        staff = sorted({k[0] for k in tally_keys})
-        months = sorted({k[1] for k in tally_keys})
-        for chunk in _chunks(staff, 1000):
-            for row in self.conn.execute(select(store.points_tally).where(
-                    store.points_tally.c.staff_id.in_(chunk), store.points_tally.c.month.in_(months))).mappings():
-                self.tally.setdefault((row["staff_id"], row["month"], row["rule_id"]), [row["points"], True])
+        for month in sorted({k[1] for k in tally_keys if k not in self.tally}):  # one or two a batch
+            staff = sorted({k[0] for k in tally_keys if k[1] == month and k not in self.tally})
+            for chunk in _chunks(staff, 1000):
+                for row in rows_with_keys(self.conn, store.points_tally, "staff_id", chunk, month=month):
+                    self.tally.setdefault((row["staff_id"], row["month"], row["rule_id"]), [row["points"], True])
         for key in tally_keys:
             self.tally.setdefault(key, [0, False])
 
@@ -253,7 +251,7 @@ class Unit:
             for table, index, by_staff, key, ids in parts:
                 if not ids:
                     continue
-                for row in self.conn.execute(select(table).where(table.c.staff_id.in_(ids))).mappings():
+                for row in rows_with_keys(self.conn, table, "staff_id", ids):
                     if row[key] not in index:
                         index[row[key]] = dict(row)
                         by_staff[row["staff_id"]].append(index[row[key]])
@@ -261,8 +259,8 @@ class Unit:
     def _read_versions(self, staff_ids: list[str]) -> None:
         """Read the ``staff_versions`` of these people (once per unit: it holds their locks)."""
         for chunk in _chunks([sid for sid in staff_ids if sid not in self.versions], 1000):
-            found = dict(self.conn.execute(select(store.staff_versions.c.staff_id, store.staff_versions.c.version)
-                                           .where(store.staff_versions.c.staff_id.in_(chunk))).all())
+            found = {row["staff_id"]: row["version"]
+                     for row in rows_with_keys(self.conn, store.staff_versions, "staff_id", chunk)}
             for sid in chunk:
                 self.versions[sid] = found.get(sid, 0)
 
@@ -355,7 +353,7 @@ class Unit:
     def prefetch_revisions(self, subjects) -> None:
         wanted = sorted({s for s in subjects if s not in self.revisions})
         for chunk in _chunks(wanted, 1000):
-            for row in self.conn.execute(select(store.revisions).where(store.revisions.c.subject.in_(chunk))).mappings():
+            for row in rows_with_keys(self.conn, store.revisions, "subject", chunk):
                 self.revisions[row["subject"]] = row["revision"]
             for subject in chunk:
                 self.revisions.setdefault(subject, None)
@@ -430,9 +428,10 @@ class Unit:
         for chunk in _chunks(wanted, 1000):
             for sid in chunk:
                 self.completions_by_staff[sid] = [r for r in self.completions if r["staff_id"] == sid]
-            for row in self.conn.execute(select(t.c.completion_id, t.c.staff_id, t.c.course_id, t.c.completed_at)
-                                         .where(t.c.staff_id.in_(chunk))).mappings():
-                self.completions_by_staff[row["staff_id"]].append(dict(row))
+            for row in rows_with_keys(self.conn, t, "staff_id", chunk):
+                self.completions_by_staff[row["staff_id"]].append(
+                    {"completion_id": row["completion_id"], "staff_id": row["staff_id"], "course_id": row["course_id"],
+                     "completed_at": row["completed_at"]})
 
     def completion_known(self, staff_id: str, completion_id: str) -> bool:
         self.load_completions([staff_id])

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from services.feedback import store
 from shared import outbox
-from shared.db import COPY_FROM, DOORBELL_GAP, Database, insert_rows
+from shared.db import COPY_FROM, DOORBELL_GAP, Database, insert_rows, rows_with_keys
 from shared.devstack.ports import free_port
 from shared.relay import OutboxRelay
 from shared.timeutil import utcnow
@@ -148,3 +148,22 @@ def test_background_checkpoint_copies_the_log_into_the_database_file(tmp_path):
         copy.close()
     db.dispose()
     assert found == [("c-checkpointed",)]
+
+
+def test_rows_with_keys_finds_the_rows_of_the_keys_with_their_column_types(database_url):
+    db = Database(database_url, "feedback")
+    db.migrate()
+    now = utcnow()
+    wanted = [f"c-keyed-{i}" for i in range(300)]
+    with db.transaction() as conn:
+        insert_rows(conn, store.complaints, [{**_complaint(cid, now), "severity": "high" if i % 2 else "low"}
+                                             for i, cid in enumerate(wanted + ["c-not-asked-for"])])
+        assert rows_with_keys(conn, store.complaints, "id", []) == []
+        found = rows_with_keys(conn, store.complaints, "id", wanted + ["c-absent"])
+        high = rows_with_keys(conn, store.complaints, "id", wanted, severity="high")
+    assert sorted(row["id"] for row in found) == sorted(wanted)
+    assert sorted(row["id"] for row in high) == sorted(wanted[1::2])
+    row = next(r for r in found if r["id"] == wanted[0])
+    assert row["filed_at"] == now and row["filed_at"].tzinfo is not None  # UtcDateTime's result processing
+    assert row["has_contact"] is True and row["description"] == "排队太久 / long queue"
+    db.dispose()
