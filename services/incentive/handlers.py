@@ -233,7 +233,7 @@ def _sanction(conn, event: Event, rule, pol, at, subject) -> None:
                           group=rule.id, free_notices=spec.get("repeat_climbs_after", 0))
     if not new:
         return
-    ledger.recompute_ladder(conn, staff_id, at, [event.cause()])
+    ledger.decide_new_fact(conn, staff_id, key, at, [event.cause()])
     if "escalate_to" in spec:
         _watch_requirement(conn, event, rule, pol, at, subject, staff_id)
 

@@ -226,6 +226,20 @@ def exclude_fact(conn, staff_id: str, key: str) -> None:
 IN_FORCE = ("issued", "acknowledged", "appealed", "upheld")
 
 
+def decide_new_fact(conn, staff_id: str, key: str, at: datetime, causes: list[dict]) -> list[dict]:
+    """Issue what a fact just recorded leads to; returns the sanctions issued.
+
+    A plain notice takes no step and changes no other fact's decision (``model.ladder_decisions``),
+    so it is issued as it is; any other fact recomputes the person's ladder. Most facts are notices
+    (partly substantiated complaints, overdue training), and the ladder is recomputed from the
+    person's whole history.
+    """
+    fact = unit.current(conn).fact(staff_id, key)
+    if fact is not None and fact["kind"] == "notice" and not fact["excluded"]:
+        return [issue_sanction(conn, fact, "notice", 0)]
+    return recompute_ladder(conn, staff_id, at, causes)
+
+
 def recompute_ladder(conn, staff_id: str, at: datetime, causes: list[dict]) -> list[dict]:
     """Bring the staff member's sanctions in line with the ladder computed from all their facts.
 

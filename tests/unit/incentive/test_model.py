@@ -158,6 +158,18 @@ def test_decisions_match_the_definition_over_long_histories_with_mixed_lapses(it
     assert ladder_decisions(facts) == _decisions_by_definition(facts)
 
 
+@given(fact_lists, st.integers(0, 800))
+@settings(max_examples=150, deadline=None)
+def test_a_plain_notice_changes_no_other_decision(items, day):
+    """What lets ledger.decide_new_fact issue a new notice without recomputing the ladder."""
+    facts = [_step(f"f{i}", days, kind=kind, bump=bump, excluded=excluded, group="g", free_notices=1,
+                   level="written_warning" if kind == "fixed" else None)
+             for i, (days, kind, bump, excluded) in enumerate(items)]
+    with_notice = ladder_decisions(facts + [_step("new", day, kind="notice", group="g")])
+    assert with_notice.pop("new") == "notice"
+    assert with_notice == ladder_decisions(facts)
+
+
 def test_standing_counts_only_sanctions_in_force():
     until = model.add_months(T0, 12)
     standing = model.ladder_step([("verbal_warning", T0, until), ("notice", T0, until)], T0 + timedelta(days=1))
