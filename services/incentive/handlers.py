@@ -474,6 +474,9 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
 def _in_unit(handler):
     """Run a handler inside the transaction's unit of work (opened here when outside a batch)."""
     def run(conn, event: Event) -> None:
+        if unit.KEY in conn.info:  # inside a batch: its unit is open already (the usual case)
+            handler(conn, event)
+            return
         with unit.scope(conn):
             handler(conn, event)
     run.__name__ = run.__qualname__ = handler.__name__

@@ -224,6 +224,7 @@ def exclude_fact(conn, staff_id: str, key: str) -> None:
 
 
 IN_FORCE = ("issued", "acknowledged", "appealed", "upheld")
+_IN_FORCE = frozenset(IN_FORCE)
 
 
 def decide_new_fact(conn, staff_id: str, key: str, at: datetime, causes: list[dict]) -> list[dict]:
@@ -250,12 +251,13 @@ def recompute_ladder(conn, staff_id: str, at: datetime, causes: list[dict]) -> l
     """
     work = unit.current(conn)
     facts = list(work.facts_of(staff_id))
+    # Positional: built for every fact of the person at every recompute.
     decided = model.ladder_decisions([
-        model.Fact(key=f["key"], at=f["at"], kind=f["kind"], bump=f["bump"], level=f["level"], group=f["grp"],
-                   free_notices=f["free_notices"], excluded=f["excluded"], lapse_months=f["lapse_months"])
+        model.Fact(f["key"], f["at"], f["kind"], f["bump"], f["level"], f["grp"], f["free_notices"], f["excluded"],
+                   f["lapse_months"])
         for f in facts])
     rows = list(work.sanctions_of(staff_id))
-    current = {r["fact_key"]: r for r in rows if r["status"] in IN_FORCE}
+    current = {r["fact_key"]: r for r in rows if r["status"] in _IN_FORCE}
     issued_count: dict[str, int] = {}
     for r in rows:
         issued_count[r["fact_key"]] = issued_count.get(r["fact_key"], 0) + 1

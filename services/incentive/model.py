@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import copy
+import functools
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ def period_kind(label: str) -> str:
     return "quarter" if "Q" in label else "month"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the ladder asks it for every fact at every recompute
 def add_months(moment: datetime, months: int) -> datetime:
     """The same day and time ``months`` later (the last day of the month when it has fewer days)."""
     month_index = moment.month - 1 + months
