@@ -230,15 +230,35 @@ _IN_FORCE = frozenset(IN_FORCE)
 def decide_new_fact(conn, staff_id: str, key: str, at: datetime, causes: list[dict]) -> list[dict]:
     """Issue what a fact just recorded leads to; returns the sanctions issued.
 
-    A plain notice takes no step and changes no other fact's decision (``model.ladder_decisions``),
-    so it is issued as it is; any other fact recomputes the person's ladder. Most facts are notices
-    (partly substantiated complaints, overdue training), and the ladder is recomputed from the
-    person's whole history.
+    Recomputing the ladder replays the person's whole history, which grows all year; two usual
+    cases need less. A plain notice takes no step and changes no other fact's decision, so it is
+    issued as it is. A fact later than all the others changes no earlier decision, so its own
+    level follows from the sanctions in force (``model.decide_latest``). A fact that arrived late
+    recomputes the ladder, which may revise later sanctions.
     """
-    fact = unit.current(conn).fact(staff_id, key)
-    if fact is not None and fact["kind"] == "notice" and not fact["excluded"]:
+    work = unit.current(conn)
+    fact = work.fact(staff_id, key)
+    if fact is None or fact["excluded"]:
+        return recompute_ladder(conn, staff_id, at, causes)
+    if fact["kind"] == "notice":
         return [issue_sanction(conn, fact, "notice", 0)]
-    return recompute_ladder(conn, staff_id, at, causes)
+    order = (fact["at"], fact["key"])
+    others = [f for f in work.facts_of(staff_id) if f is not fact]
+    if any((f["at"], f["key"]) >= order for f in others):
+        return recompute_ladder(conn, staff_id, at, causes)
+    steps = [(s["expires_at"], s["level"]) for s in work.sanctions_of(staff_id) if s["status"] in _IN_FORCE]
+    notices: dict[str, list[datetime]] = {}
+    for f in others:
+        if f["kind"] == "repeatable_notice" and not f["excluded"]:
+            notices.setdefault(f["grp"], []).append(model.add_months(f["at"], f["lapse_months"]))
+    level = model.decide_latest(_as_fact(fact), steps, notices)
+    return [issue_sanction(conn, fact, level, 0)]
+
+
+def _as_fact(row: dict) -> model.Fact:
+    # Positional: built for every fact of the person at every recompute.
+    return model.Fact(row["key"], row["at"], row["kind"], row["bump"], row["level"], row["grp"], row["free_notices"],
+                      row["excluded"], row["lapse_months"])
 
 
 def recompute_ladder(conn, staff_id: str, at: datetime, causes: list[dict]) -> list[dict]:
@@ -251,11 +271,7 @@ def recompute_ladder(conn, staff_id: str, at: datetime, causes: list[dict]) -> l
     """
     work = unit.current(conn)
     facts = list(work.facts_of(staff_id))
-    # Positional: built for every fact of the person at every recompute.
-    decided = model.ladder_decisions([
-        model.Fact(f["key"], f["at"], f["kind"], f["bump"], f["level"], f["grp"], f["free_notices"], f["excluded"],
-                   f["lapse_months"])
-        for f in facts])
+    decided = model.ladder_decisions([_as_fact(f) for f in facts])
     rows = list(work.sanctions_of(staff_id))
     current = {r["fact_key"]: r for r in rows if r["status"] in _IN_FORCE}
     issued_count: dict[str, int] = {}

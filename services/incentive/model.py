@@ -434,29 +434,49 @@ def ladder_decisions(facts: list[Fact]) -> dict[str, str]:
     # (lapse time, ladder index) of the steps taken that are still live. Facts come in time order,
     # so a step that has lapsed at one fact's time has lapsed for every later fact: dropped.
     active: list[tuple[datetime, int]] = []
-    notices: dict[str, list[datetime]] = {}  # group -> lapse times of its live notices
+    notices: dict[str, list[datetime]] = {}  # group -> lapse times of its live repeatable notices
     for fact in sorted(facts, key=lambda f: (f.at, f.key)):
         if fact.excluded:
             continue
         active = [(until, idx) for until, idx in active if until > fact.at]
-        step = max(len(active), max((idx + 1 for _, idx in active), default=0))
-        kind = fact.kind
+        window = ()
+        if fact.kind == "repeatable_notice":
+            window = notices[fact.group] = [u for u in notices.get(fact.group, ()) if u > fact.at]
+        level = _decide(fact, active, window)
+        decisions[fact.key] = level
         until = add_months(fact.at, fact.lapse_months)
-        if kind == "repeatable_notice":
-            window = notices[fact.group] = [u for u in notices.get(fact.group, []) if u > fact.at]
-            live_notices = len(window)
+        if fact.kind == "repeatable_notice":
             window.append(until)
-            kind = "notice" if live_notices < fact.free_notices else "next_step"
-        if kind == "notice":
-            decisions[fact.key] = "notice"
-            continue
-        if kind == "fixed":
-            index = LADDER.index(fact.level)
-        else:
-            index = min(step + fact.bump, len(LADDER) - 1)
-        decisions[fact.key] = LADDER[index]
-        active.append((until, index))
+        if level != "notice":
+            active.append((until, LADDER.index(level)))
     return decisions
+
+
+def decide_latest(fact: Fact, steps_in_force: list[tuple[datetime, str]],
+                  repeatable_notices: dict[str, list[datetime]]) -> str:
+    """The level of a fact later than every other fact of the person, as ``ladder_decisions``
+    would give it, from what the earlier facts left: the (lapse time, level) of the person's
+    sanctions in force, and the lapse times of their repeatable notices by group. Spares
+    replaying a whole history for the usual new fact, the latest.
+    """
+    active = [(until, LADDER.index(level)) for until, level in steps_in_force if level in LADDER and until > fact.at]
+    window = [u for u in repeatable_notices.get(fact.group, ()) if u > fact.at] \
+        if fact.kind == "repeatable_notice" else ()
+    return _decide(fact, active, window)
+
+
+def _decide(fact: Fact, active: list[tuple[datetime, int]], window) -> str:
+    """The one rule of the ladder: the level of ``fact`` given the steps live at its time
+    ((lapse time, ladder index)) and, for a repeatable notice, its group's live notices."""
+    kind = fact.kind
+    if kind == "repeatable_notice":
+        kind = "notice" if len(window) < fact.free_notices else "next_step"
+    if kind == "notice":
+        return "notice"
+    if kind == "fixed":
+        return fact.level
+    step = max(len(active), max((idx + 1 for _, idx in active), default=0))
+    return LADDER[min(step + fact.bump, len(LADDER) - 1)]
 
 
 def ladder_step(sanctions: list[tuple[str, datetime, datetime]], as_of: datetime) -> dict:

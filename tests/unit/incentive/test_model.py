@@ -170,6 +170,29 @@ def test_a_plain_notice_changes_no_other_decision(items, day):
     assert with_notice == ladder_decisions(facts)
 
 
+@given(st.lists(st.tuples(st.integers(0, 1500), st.sampled_from(["next_step", "notice", "repeatable_notice", "fixed"]),
+                          st.integers(0, 1), st.booleans(), st.sampled_from([3, 6, 12, 24]), st.sampled_from("gh"),
+                          st.integers(0, 3)), max_size=30),
+       st.integers(0, 200), st.sampled_from(["next_step", "notice", "repeatable_notice", "fixed"]), st.integers(0, 1),
+       st.sampled_from("gh"), st.integers(0, 3))
+@settings(max_examples=400, deadline=None)
+def test_the_latest_fact_is_decided_from_the_sanctions_in_force_as_from_the_whole_history(
+        items, later, kind, bump, group, free):
+    facts = [_step(f"f{i:02d}", days, kind=k, bump=b, excluded=excluded, lapse_months=lapse, group=g,
+                   free_notices=fr, level="written_warning" if k == "fixed" else None)
+             for i, (days, k, b, excluded, lapse, g, fr) in enumerate(items)]
+    last = max((f.at for f in facts), default=T0)
+    new = _step("zz-new", (last - T0).days + later, kind=kind, bump=bump, group=group, free_notices=free,
+                level="improvement_plan" if kind == "fixed" else None)
+    decided = ladder_decisions(facts)
+    in_force = [(model.add_months(f.at, f.lapse_months), decided[f.key]) for f in facts if f.key in decided]
+    notices = {}
+    for f in facts:
+        if f.kind == "repeatable_notice" and not f.excluded:
+            notices.setdefault(f.group, []).append(model.add_months(f.at, f.lapse_months))
+    assert model.decide_latest(new, in_force, notices) == ladder_decisions(facts + [new])["zz-new"]
+
+
 def test_standing_counts_only_sanctions_in_force():
     until = model.add_months(T0, 12)
     standing = model.ladder_step([("verbal_warning", T0, until), ("notice", T0, until)], T0 + timedelta(days=1))
