@@ -191,5 +191,7 @@ def set_budgets(db, branches: int = 10, amount: str = "10000000.00") -> None:
 
 
 def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        raise RuntimeError("no latency was measured: nothing arrived (see the worker's log above)")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered))) - 1))]
