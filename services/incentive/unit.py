@@ -270,17 +270,19 @@ class Unit:
         self._read_versions(wanted)
         still = []
         for sid in wanted:
-            kept = self.history.get(sid, self.versions[sid]) if sid not in self.watches_loaded else None
+            kept = self.history.get(sid, self.versions[sid])
             if kept is None:
                 still.append(sid)
                 continue
             facts, sanctions, watches = kept
             self.staff_loaded.add(sid)
-            self.watches_loaded.add(sid)
-            self.facts_by_staff[sid], self.sanctions_by_staff[sid], self.watches_by_staff[sid] = facts, sanctions, watches
+            self.facts_by_staff[sid], self.sanctions_by_staff[sid] = facts, sanctions
             self.facts.update((row["key"], row) for row in facts)
             self.sanctions.update((row["id"], row) for row in sanctions)
-            self.watches.update((row["subject"], row) for row in watches)
+            if sid not in self.watches_loaded:  # else this unit read them already (and may have changed them)
+                self.watches_loaded.add(sid)
+                self.watches_by_staff[sid] = watches
+                self.watches.update((row["subject"], row) for row in watches)
         return still
 
     def facts_of(self, staff_id: str) -> list[dict]:
