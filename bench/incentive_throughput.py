@@ -27,6 +27,7 @@ from services.incentive.handlers import HANDLERS
 from services.incentive.replay import consumed_topics
 from services.incentive.runner import IncentiveRunner
 from shared import runtime
+from shared.bus import PARTITION_FETCH_BYTES
 from shared.db import Database
 
 
@@ -38,7 +39,8 @@ def run_worker(url: str, topics: list[str], expected: int, timeout: float) -> tu
     runtime.tune_garbage_collector()  # as a worker process does once started (shared.worker)
     group = f"bench-{uuid.uuid4().hex[:8]}"
     runner = IncentiveRunner(db, "127.0.0.1:9092", group, HANDLERS, topics=topics,
-                             consumer_factory=lambda: assigned_consumer(topics, group))
+                             consumer_factory=lambda: assigned_consumer(
+                                 topics, group, max_partition_fetch_bytes=PARTITION_FETCH_BYTES))
     counts: dict[str, int] = {}
     original = runner.process
 

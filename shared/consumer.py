@@ -7,6 +7,8 @@
   origin in headers, then is committed, so the consumer carries on.
 - A transient failure (database unreachable ...) is retried with backoff and not committed.
 - ``stop`` (set by SIGTERM in the worker) ends the loop after the current batch.
+- A backlog is consumed in step across partitions by record time (``shared.pacing``), so that
+  handlers see events about in the order they happened even when catching up.
 
 Records of one poll are applied in one transaction for throughput; if anything in it fails, the
 batch is rolled back and applied record by record to isolate the failure.
@@ -30,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from shared import inbox, logs, metrics
 from shared.bus import make_consumer, make_producer
 from shared.db import Database
+from shared.pacing import PACING_WINDOW_MS, RecordTimePacer
 from shared.events import UnknownEventType, get as get_event_type
 from shared.events.envelope import Event, MalformedEnvelope
 
@@ -59,7 +62,8 @@ class ConsumerRunner:
     def __init__(self, db: Database, bootstrap: str, group: str, handlers: dict[str, Handler], *,
                  topics: list[str] | None = None, max_attempts: int = 5, consumer_factory=None,
                  producer_factory=None, before_offset_commit: Callable[[], None] | None = None,
-                 poll_timeout_ms: int = 500, max_poll_records: int = 500):
+                 poll_timeout_ms: int = 500, max_poll_records: int = 500,
+                 pacing_window_ms: int | None = PACING_WINDOW_MS):
         for name in handlers:
             get_event_type(name)  # a handler for a type nobody defined is a bug
         self.db = db
@@ -73,6 +77,7 @@ class ConsumerRunner:
         self.producer_factory = producer_factory or (lambda: make_producer(bootstrap))
         self.before_offset_commit = before_offset_commit
         self.poll_timeout_ms = poll_timeout_ms
+        self.pacer = RecordTimePacer(pacing_window_ms) if pacing_window_ms else None  # None: as Kafka hands them
         self.stop = threading.Event()
         self._consumer = None
         self._producer = None
@@ -128,6 +133,8 @@ class ConsumerRunner:
         try:
             while not self.stop.is_set():
                 polled = self._consumer.poll(timeout_ms=self.poll_timeout_ms)
+                if self.pacer is not None:
+                    self.pacer.after_poll(self._consumer, polled)
                 records = [r for batch in polled.values() for r in batch]
                 if records:
                     self.process(records)
