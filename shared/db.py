@@ -168,6 +168,81 @@ class WalCheckpointer:
             connection.close()
 
 
+_NOT_COMMITTED = RuntimeError("the shared commit this write waited for was interrupted")
+
+
+class GroupCommit:
+    """Writes of several threads of one process committed in one SQLite transaction.
+
+    Under concurrent requests SQLite's single write lock is what they queue for, and each holder
+    spends most of its turn on the transaction around its few inserts (the lock file, BEGIN, the
+    commit's write-ahead-log frames) and on getting the interpreter back after each of those
+    calls. Here a thread that wants to write queues its work; the first in the queue takes the
+    lock once for everything queued by then (a leader, as LevelDB's write groups have), and the
+    others wait for its commit. If that transaction fails, each piece of work is run again in a
+    transaction of its own, so one bad write fails alone: the work must therefore only write to
+    the database (it may be run twice, the first time rolled back).
+    """
+
+    class _Slot:
+        __slots__ = ("write", "done", "result", "error")
+
+        def __init__(self, write):
+            self.write = write
+            self.done = False
+            self.result = None
+            self.error = None
+
+    def __init__(self, database: "Database"):
+        self.database = database
+        self._queue: list = []
+        self._turns = threading.Condition(threading.Lock())
+
+    def run(self, write: Callable[[Connection], object]):
+        """``write(conn)`` committed, alone or with what other threads queued; returns its result."""
+        slot = self._Slot(write)
+        with self._turns:
+            self._queue.append(slot)
+            while not slot.done and self._queue[0] is not slot:
+                self._turns.wait()
+            group = None if slot.done else list(self._queue)  # first in line: lead all queued
+        if group is not None:
+            try:
+                self._commit(group)
+            finally:
+                with self._turns:
+                    del self._queue[:len(group)]
+                    for member in group:
+                        member.done = True
+                    self._turns.notify_all()
+        if slot.error is not None:
+            raise slot.error
+        return slot.result
+
+    def _commit(self, group: list) -> None:
+        for member in group:  # until known otherwise: an interrupted leader must not look like success
+            member.error = _NOT_COMMITTED
+        try:
+            with self.database.transaction() as conn:
+                for member in group:
+                    member.result = member.write(conn)
+            for member in group:
+                member.error = None
+            return
+        except Exception as exc:  # noqa: BLE001 - retried alone below, or handed to its thread
+            if len(group) == 1:
+                group[0].error = exc
+                return
+        for member in group:  # the group failed: find out whose write it was
+            member.result = None
+            try:
+                with self.database.transaction() as conn:
+                    member.result = member.write(conn)
+                member.error = None
+            except Exception as exc:  # noqa: BLE001 - raised in the thread that asked
+                member.error = exc
+
+
 #: A process rings the relay's doorbell at most once in this many seconds; the relay looks again
 #: this long after each ring, so commits in between are still published at once.
 DOORBELL_GAP = 0.005
@@ -187,6 +262,7 @@ class Database:
         self._writers = (SqliteWriterQueue(database) if self.is_sqlite and database and database != ":memory:"
                          else None)
         self._checkpointer = WalCheckpointer(database) if self._writers else None
+        self._group_commit = GroupCommit(self) if self._writers else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -197,10 +273,25 @@ class Database:
         """One unit of work. After a commit that wrote outbox rows, the relay is woken at once."""
         with self._writers.turn() if self._writers else contextlib.nullcontext():
             with self.engine.begin() as conn:
-                yield conn
-                wrote_events = conn.info.pop("outbox_added", 0)
+                try:
+                    yield conn
+                finally:  # a rolled-back transaction's count must not ring for the next one
+                    wrote_events = conn.info.pop("outbox_added", 0)
         if wrote_events:
             self.ring_doorbell()
+
+    def write_together(self, write: Callable[[Connection], object]):
+        """Run ``write(conn)`` in a transaction and return its result; on SQLite the commit may be
+        shared with other threads of this process writing at the same moment (``GroupCommit``).
+
+        For short, hot writes whose checks were made beforehand (a complaint filed, a rating):
+        ``write`` must only insert or update, as it may be run a second time after a rollback.
+        PostgreSQL has no single write lock to share: there it is a transaction of its own.
+        """
+        if self._group_commit is None:
+            with self.transaction() as conn:
+                return write(conn)
+        return self._group_commit.run(write)
 
     @contextlib.contextmanager
     def read(self):

@@ -241,7 +241,8 @@ def file_complaint(db: Database, data: dict, actor: Principal | None = None) -> 
         **_ref(row), "category": row["category"], "severity": row["severity"], "channel": row["channel"],
         "filed_at": filed_at, "acknowledge_due_at": row["acknowledge_due_at"],
         "resolve_due_at": row["resolve_due_at"], "reader_ref": None}, None, now)
-    with db.transaction() as conn:
+
+    def write(conn):
         insert_rows(conn, store.complaints, [row])
         if contact:
             insert_rows(conn, store.complaint_contacts, [{"complaint_id": row["id"], "name": None, "phone": None,
@@ -252,6 +253,8 @@ def file_complaint(db: Database, data: dict, actor: Principal | None = None) -> 
             store.add_history(conn, row["id"], filed_at, "file", actor.role, actor.staff_id, None, "new",
                               f"recorded by staff at {now.isoformat(timespec='seconds')}")
         outbox.write_rows(conn, [event])
+
+    db.write_together(write)
     return {**tracking_view(row), "tracking_code": code}
 
 
