@@ -32,7 +32,7 @@ from shared.devstack.ports import free_port
 from shared.events.envelope import Event
 from shared.timeutil import rfc3339, utcnow
 
-SECRET = "bench-secret-not-for-production"
+SECRET = "bench-secret-not-for-production-use"  # 32+ bytes, as PyJWT asks of HS256 keys
 
 
 def _complaint(staff_id: str) -> Event:
