@@ -182,7 +182,8 @@ def main() -> None:
     database_url = args.database_url or f"sqlite:///{folder / 'feedback.db'}"
     _seed(database_url)
     doorbell = _doorbell_listener(free_port())
-    env = {**os.environ, "LSQ_FEEDBACK_DATABASE_URL": database_url, "LSQ_JWT_SECRET": "bench-secret-not-for-production-use",
+    env = {**os.environ, "LSQ_FEEDBACK_DATABASE_URL": database_url,
+           "LSQ_JWT_SECRET": "bench-secret-not-for-production-use",
            "LSQ_FEEDBACK_RELAY_DOORBELL_PORT": str(doorbell.getsockname()[1]), "LSQ_LOG_LEVEL": "WARNING",
            "LSQ_PROXY_HOPS": "1",  # the load clients pose as many readers through X-Forwarded-For
            "PYTHONPATH": str(ROOT)}

@@ -168,9 +168,6 @@ class WalCheckpointer:
             connection.close()
 
 
-_NOT_COMMITTED = RuntimeError("the shared commit this write waited for was interrupted")
-
-
 class GroupCommit:
     """Writes of several threads of one process committed in one SQLite transaction.
 
@@ -221,7 +218,7 @@ class GroupCommit:
 
     def _commit(self, group: list) -> None:
         for member in group:  # until known otherwise: an interrupted leader must not look like success
-            member.error = _NOT_COMMITTED
+            member.error = RuntimeError("the shared commit this write waited for was interrupted")
         try:
             with self.database.transaction() as conn:
                 for member in group:

@@ -31,7 +31,8 @@ class RecordTimePacer:
     """Pauses partitions that are ahead in record time; call ``after_poll`` after every poll.
 
     ``consumer`` needs ``assignment()``, ``highwater(tp)``, ``paused()``, ``pause(*tps)``,
-    ``resume(*tps)`` and ``config["max_poll_records"]``, as ``kafka.KafkaConsumer`` has. ``clock`` gives monotonic seconds (tests).
+    ``resume(*tps)`` and ``config["max_poll_records"]``, as ``kafka.KafkaConsumer`` has.
+    ``clock`` gives monotonic seconds (tests pass their own).
     """
 
     def __init__(self, window_ms: int = PACING_WINDOW_MS, max_idle_s: float = MAX_IDLE_S, clock=time.monotonic):

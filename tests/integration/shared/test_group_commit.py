@@ -113,3 +113,43 @@ def test_many_threads_writing_at_once_lose_nothing(database_url):
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(store.complaints)).scalar_one() == 200
     db.dispose()
+
+
+class _Interrupted(BaseException):
+    """Stands for what ends a thread outright (KeyboardInterrupt, SystemExit) while it leads."""
+
+
+def test_writes_in_the_group_of_an_interrupted_leader_are_told_they_were_not_committed(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'group.db'}", "feedback")
+    db.migrate()
+    now = utcnow()
+
+    def interrupted(conn):
+        insert_rows(conn, store.complaints, [_complaint("c-interrupted", now)])
+        raise _Interrupted()
+
+    outcomes = {}
+
+    def run(name, write):
+        try:
+            outcomes[name] = db.write_together(write)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            outcomes[name] = exc
+
+    # A first commit held open while the interrupted write and then the follower queue behind it:
+    # those two form the next group, led by the interrupted one.
+    threads = [threading.Thread(target=run, args=("first", _held_open(db, now, 2)))]
+    threads[0].start()
+    time.sleep(0.05)
+    for name, write in (("interrupted", interrupted), ("follower", _write("c-follower", now))):
+        threads.append(threading.Thread(target=run, args=(name, write)))
+        threads[-1].start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join(20)
+    assert outcomes["first"] == "c-first"
+    assert isinstance(outcomes["interrupted"], _Interrupted)
+    assert isinstance(outcomes["follower"], RuntimeError)
+    assert "interrupted" in str(outcomes["follower"])
+    assert _stored(db) == {"c-first"}
+    db.dispose()
