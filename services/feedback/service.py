@@ -623,15 +623,20 @@ def submit_praise(db: Database, data: dict) -> dict:
     """A reader praises a staff member or a service point → ``lsq.praise.received.v1``."""
     model.check_praise_target(data.get("staff_id"), data.get("service_point_id"))
     now = utcnow()
-    with db.transaction() as conn:
+    with db.read() as conn:  # checked first, so the write itself only inserts (as filing does)
         _check_refs(conn, data["branch_id"], data.get("service_point_id"), data.get("staff_id"))
-        row = {"id": time_ordered_id(), "branch_id": data["branch_id"], "staff_id": data.get("staff_id"),
-               "service_point_id": data.get("service_point_id"), "message": data.get("message"),
-               "status": "received", "received_at": now}
+    row = {"id": time_ordered_id(), "branch_id": data["branch_id"], "staff_id": data.get("staff_id"),
+           "service_point_id": data.get("service_point_id"), "message": data.get("message"),
+           "status": "received", "received_at": now}
+    event = outbox.event_row("lsq.praise.received.v1", {
+        "praise_id": row["id"], "branch_id": row["branch_id"], "staff_id": row["staff_id"],
+        "service_point_id": row["service_point_id"], "received_at": now}, None, now)
+
+    def write(conn):
         conn.execute(store.praise.insert().values(**row))
-        outbox.add(conn, "lsq.praise.received.v1", {
-            "praise_id": row["id"], "branch_id": row["branch_id"], "staff_id": row["staff_id"],
-            "service_point_id": row["service_point_id"], "received_at": now})
+        outbox.write_rows(conn, [event])
+
+    db.write_together(write)
     return {**row, "rejected_at": None, "reject_reason": None}
 
 
@@ -669,22 +674,27 @@ def list_praise(db: Database, actor: Principal, filters: dict, page: int, page_s
 def submit_rating(db: Database, data: dict) -> dict:
     """A reader rates a service point (QR code at the desk) → ``lsq.rating.submitted.v1``."""
     now = utcnow()
-    with db.transaction() as conn:
+    with db.read() as conn:  # checked first, so the write itself only inserts (as filing does)
         point = directory_view.require_service_point(conn, data["service_point_id"])
-        branch_id = data.get("branch_id") or point["branch_id"]
-        if branch_id != point["branch_id"]:
-            raise Invalid(f"service point {data['service_point_id']} is not in branch {branch_id}",
-                          f"服务点 {data['service_point_id']} 不属于分馆 {branch_id}", field="service_point_id")
         if data.get("staff_id"):
             directory_view.require_staff(conn, data["staff_id"])
-        row = {"id": time_ordered_id(), "branch_id": branch_id, "service_point_id": data["service_point_id"],
-               "staff_id": data.get("staff_id"), "stars": data["stars"], "wait_minutes": data.get("wait_minutes"),
-               "comment": data.get("comment"), "submitted_at": now}
+    branch_id = data.get("branch_id") or point["branch_id"]
+    if branch_id != point["branch_id"]:
+        raise Invalid(f"service point {data['service_point_id']} is not in branch {branch_id}",
+                      f"服务点 {data['service_point_id']} 不属于分馆 {branch_id}", field="service_point_id")
+    row = {"id": time_ordered_id(), "branch_id": branch_id, "service_point_id": data["service_point_id"],
+           "staff_id": data.get("staff_id"), "stars": data["stars"], "wait_minutes": data.get("wait_minutes"),
+           "comment": data.get("comment"), "submitted_at": now}
+    event = outbox.event_row("lsq.rating.submitted.v1", {
+        "rating_id": row["id"], "branch_id": branch_id, "service_point_id": row["service_point_id"],
+        "staff_id": row["staff_id"], "stars": row["stars"], "wait_minutes": row["wait_minutes"],
+        "submitted_at": now}, None, now)
+
+    def write(conn):
         conn.execute(store.ratings.insert().values(**row))
-        outbox.add(conn, "lsq.rating.submitted.v1", {
-            "rating_id": row["id"], "branch_id": branch_id, "service_point_id": row["service_point_id"],
-            "staff_id": row["staff_id"], "stars": row["stars"], "wait_minutes": row["wait_minutes"],
-            "submitted_at": now})
+        outbox.write_rows(conn, [event])
+
+    db.write_together(write)
     return row
 
 
