@@ -134,7 +134,8 @@ class ConsumerRunner:
             while not self.stop.is_set():
                 polled = self._consumer.poll(timeout_ms=self.poll_timeout_ms)
                 if self.pacer is not None:
-                    self.pacer.after_poll(self._consumer, polled)
+                    held = self.pacer.after_poll(self._consumer, polled)
+                    metrics.CONSUMER_PAUSED.labels(self.db.service, self.group).set(held)
                 records = [r for batch in polled.values() for r in batch]
                 if records:
                     self.process(records)

@@ -25,6 +25,9 @@ OUTBOX_BACKLOG = Gauge("lsq_outbox_backlog", "Events written but not yet publish
                        multiprocess_mode="livemax")
 CONSUMER_LAG = Gauge("lsq_consumer_lag", "Records between a consumer's position and the log end",
                      ["service", "group", "topic", "partition"], multiprocess_mode="livemax")
+CONSUMER_PAUSED = Gauge("lsq_consumer_paused_partitions",
+                        "Partitions a consumer holds back because they ran ahead of its backlog (shared.pacing)",
+                        ["service", "group"], multiprocess_mode="livesum")
 
 
 def render() -> tuple[bytes, str]:

@@ -43,8 +43,9 @@ class RecordTimePacer:
         self._next_offset: dict = {}   # tp -> offset after the last record delivered
         self._progress_at: dict = {}   # tp -> when it last delivered records (or was first seen)
 
-    def after_poll(self, consumer, polled: dict) -> None:
-        """Note what ``polled`` ({partition: records}) delivered, then pause and resume partitions."""
+    def after_poll(self, consumer, polled: dict) -> int:
+        """Note what ``polled`` ({partition: records}) delivered, then pause and resume partitions;
+        returns how many partitions are paused now."""
         now = self._now()
         last_delivered = None
         delivered = 0
@@ -63,7 +64,7 @@ class RecordTimePacer:
         if last_delivered is None:
             if paused:
                 consumer.resume(*paused)  # nothing came: never let pacing be what waits
-            return
+            return 0
         slowest = None
         for tp in assigned:
             if not self._has_backlog(consumer, tp) or now - self._progress_at[tp] > self.max_idle_s:
@@ -76,7 +77,7 @@ class RecordTimePacer:
         if slowest is None:
             if paused:
                 consumer.resume(*paused)
-            return
+            return 0
         limit = slowest + self.window_ms
         ahead = {tp for tp in assigned if self._record_time.get(tp, limit) > limit}
         if delivered >= consumer.config["max_poll_records"]:
@@ -88,6 +89,7 @@ class RecordTimePacer:
             consumer.pause(*(ahead - paused))
         if paused - ahead:
             consumer.resume(*(paused - ahead))
+        return len(ahead)
 
     def _has_backlog(self, consumer, tp) -> bool:
         highwater = consumer.highwater(tp)

@@ -52,8 +52,9 @@ def test_a_partition_ahead_of_the_slowest_by_more_than_the_window_is_paused():
     consumer = FakeConsumer({PRAISE: 1000, TRAINING: 1000})
     pacer = RecordTimePacer(window_ms=200)
     # The training backlog came in a chunk reaching far ahead; the praise poll ended the poll.
-    pacer.after_poll(consumer, {TRAINING: records(0, 1000, 5000), PRAISE: records(0, 900, 1000)})
+    held = pacer.after_poll(consumer, {TRAINING: records(0, 1000, 5000), PRAISE: records(0, 900, 1000)})
     assert consumer.paused() == {TRAINING}
+    assert held == 1  # what the runner reports as lsq_consumer_paused_partitions
 
 
 def test_a_paused_partition_is_resumed_once_the_others_have_caught_up_to_the_window():
@@ -62,7 +63,7 @@ def test_a_paused_partition_is_resumed_once_the_others_have_caught_up_to_the_win
     pacer.after_poll(consumer, {TRAINING: records(0, 1000, 5000), PRAISE: records(0, 900, 1000)})
     pacer.after_poll(consumer, {PRAISE: records(2, 3000, 4700)})
     assert consumer.paused() == {TRAINING}  # 5000 > 4700 + 200
-    pacer.after_poll(consumer, {PRAISE: records(4, 4800, 4850)})
+    assert pacer.after_poll(consumer, {PRAISE: records(4, 4800, 4850)}) == 0
     assert consumer.paused() == set()
 
 
