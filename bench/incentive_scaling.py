@@ -1,14 +1,17 @@
 """Two incentive worker processes in one consumer group against one.
 
-    .venv/bin/python -m bench.incentive_scaling [--events 40000]
+    .venv/bin/python -m bench.incentive_scaling [--events 120000] [--produce-during]
 
 Runs the same mixed event stream twice, each time on fresh private topics (6 partitions each) and
 a fresh database: once with one worker process, once with two in the same consumer group (Kafka
 splits the partitions between them). Each worker is the real consumer (``IncentiveRunner``, group
-subscription with rebalancing). The workers are started first and the clock starts once the group
-is stable with every member assigned (process start-up and the group join are the same fixed cost
-for one worker or ten, and not throughput); then the stream is produced, and the clock stops when
-every event is in the inbox. Goal: two workers >= 1.6 x one.
+subscription with rebalancing). The stream is produced first, as for the throughput bench, so
+that the producer does not take CPU from the workers while they are measured; then the workers
+start, and the clock starts once the group is stable with every member assigned (process start-up
+and the group join are the same fixed cost for one worker or ten, and not throughput). Events a
+worker applied before that moment are not counted; the clock stops when every event is in the
+inbox. ``--produce-during`` produces the stream after the group is stable instead (the method
+used before 2026-11-29, session 5). Goal: two workers >= 1.6 x one.
 """
 from __future__ import annotations
 
@@ -43,8 +46,10 @@ def worker_main(url: str, prefix: str, group: str) -> None:
     runner.run()
 
 
-def _wait_for_stable_group(group: str, members: int, timeout: float = 90) -> None:
-    """Block until the consumer group is Stable with ``members`` members."""
+def _wait_for_stable_group(group: str, members: int, partitions: int, timeout: float = 90) -> None:
+    """Block until the consumer group is Stable with ``members`` members sharing all ``partitions``
+    (a group can be Stable with a member that has nothing yet, when it joined before the
+    topics' metadata reached the group's leader: it rejoins a moment later)."""
     from kafka import KafkaAdminClient
 
     from bench.incentive_common import BOOTSTRAP
@@ -53,7 +58,10 @@ def _wait_for_stable_group(group: str, members: int, timeout: float = 90) -> Non
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = admin.describe_groups([group]).get(group) or {}
-            if state.get("group_state") == "Stable" and len(state.get("members") or []) == members:
+            held = sum(len(t["partitions"]) for m in state.get("members") or []
+                       for t in (m.get("member_assignment") or {}).get("assigned_partitions") or [])
+            if (state.get("group_state") == "Stable" and len(state.get("members") or []) == members
+                    and held == partitions):
                 return
             time.sleep(0.2)
         raise RuntimeError(f"consumer group {group} not stable with {members} members in {timeout}s")
@@ -61,8 +69,13 @@ def _wait_for_stable_group(group: str, members: int, timeout: float = 90) -> Non
         admin.close()
 
 
-def drain(url: str, stream: list, processes: int, timeout: float) -> float:
-    """Seconds for ``processes`` workers (already in a stable group) to apply a burst of ``stream``."""
+def _applied(db: Database) -> int:
+    with db.read() as conn:
+        return conn.execute(select(func.count()).select_from(processed_events)).scalar_one()
+
+
+def drain(url: str, stream: list, processes: int, timeout: float, produce_during: bool = False) -> float:
+    """Events a second for ``processes`` workers in one stable group to apply ``stream``."""
     from services.incentive.replay import consumed_topics
     prefix = f"bench{uuid.uuid4().hex[:8]}."
     topics = private_topics(prefix, consumed_topics(), partitions=6)
@@ -71,23 +84,26 @@ def drain(url: str, stream: list, processes: int, timeout: float) -> float:
     set_budgets(db)
     group = f"bench-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    if not produce_during:
+        produce(prefix, stream)
     workers = [subprocess.Popen([sys.executable, "-m", "bench.incentive_scaling", "--worker", "--url", url,
                                  "--prefix", prefix, "--group", group], env=env) for _ in range(processes)]
     try:
-        _wait_for_stable_group(group, processes)
+        _wait_for_stable_group(group, processes, partitions=6 * len(topics))
         started = time.perf_counter()
-        produce(prefix, stream)
-        done = 0
+        before = _applied(db)  # what the first member took while the others were joining
+        if produce_during:
+            produce(prefix, stream)
+        done = before
         while time.perf_counter() - started < timeout:
-            with db.read() as conn:
-                done = conn.execute(select(func.count()).select_from(processed_events)).scalar_one()
+            done = _applied(db)
             if done >= len(stream):
                 break
             time.sleep(0.1)
         elapsed = time.perf_counter() - started
         if done < len(stream):
             raise RuntimeError(f"{processes} worker(s) applied {done} of {len(stream)} in {timeout}s")
-        return elapsed
+        return (len(stream) - before) / elapsed
     finally:
         for worker in workers:
             worker.terminate()
@@ -102,8 +118,10 @@ def drain(url: str, stream: list, processes: int, timeout: float) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="one vs two incentive workers")
-    parser.add_argument("--events", type=int, default=40_000)
+    parser.add_argument("--events", type=int, default=120_000)  # two workers take about 14 s
     parser.add_argument("--timeout", type=float, default=75)
+    parser.add_argument("--produce-during", action="store_true",
+                        help="produce the stream once the group is stable, while the workers run")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
@@ -115,11 +133,12 @@ def main(argv: list[str] | None = None) -> None:
     stream = mixed_events(args.events)
     urls = [fresh_database("one"), fresh_database("two")]
     try:
-        one = drain(urls[0], stream, 1, args.timeout)
-        print(f"one worker:  {len(stream) / one:7.0f} events/s ({one:.1f} s for {len(stream)} events)")
-        two = drain(urls[1], stream, 2, args.timeout)
-        print(f"two workers: {len(stream) / two:7.0f} events/s ({two:.1f} s)")
-        print(f"ratio two / one: {one / two:.2f}  (goal >= 1.6)")
+        one = drain(urls[0], stream, 1, args.timeout, args.produce_during)
+        how = "produced while measuring" if args.produce_during else "pre-produced"
+        print(f"one worker:  {one:7.0f} events/s ({len(stream)} events, {how})")
+        two = drain(urls[1], stream, 2, args.timeout, args.produce_during)
+        print(f"two workers: {two:7.0f} events/s")
+        print(f"ratio two / one: {two / one:.2f}  (goal >= 1.6)")
     finally:
         for url in urls:
             drop_database(url)
