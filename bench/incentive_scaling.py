@@ -48,8 +48,8 @@ def worker_main(url: str, prefix: str, group: str) -> None:
 
 def _wait_for_stable_group(group: str, members: int, partitions: int, timeout: float = 90) -> None:
     """Block until the consumer group is Stable with ``members`` members sharing all ``partitions``
-    (a group can be Stable with a member that has nothing yet, when it joined before the
-    topics' metadata reached the group's leader: it rejoins a moment later)."""
+    (a group can be Stable while a member holds no partition yet; runs that started the clock
+    then stalled for about 3 s until the next rebalance gave it its share)."""
     from kafka import KafkaAdminClient
 
     from bench.incentive_common import BOOTSTRAP
