@@ -46,20 +46,20 @@ def _held_open(db: Database, now, others: int):
 
 
 def _run_in_threads(db: Database, writes: list) -> dict:
-    """Start the writes on threads in order (the first one leads); returns {index: result or error}."""
+    """Start the writes on threads one after another, so they queue in that order (the first
+    one leads); returns {index: result or what it raised}."""
     outcomes = {}
 
     def run(index, write):
         try:
             outcomes[index] = db.write_together(write)
-        except Exception as exc:  # noqa: BLE001 - the test looks at it
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
             outcomes[index] = exc
 
     threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(writes)]
-    threads[0].start()
-    time.sleep(0.05)
-    for thread in threads[1:]:
+    for thread in threads:
         thread.start()
+        time.sleep(0.05)
     for thread in threads:
         thread.join(20)
     return outcomes
@@ -128,28 +128,12 @@ def test_writes_in_the_group_of_an_interrupted_leader_are_told_they_were_not_com
         insert_rows(conn, store.complaints, [_complaint("c-interrupted", now)])
         raise _Interrupted()
 
-    outcomes = {}
-
-    def run(name, write):
-        try:
-            outcomes[name] = db.write_together(write)
-        except BaseException as exc:  # noqa: BLE001 - the test looks at it
-            outcomes[name] = exc
-
     # A first commit held open while the interrupted write and then the follower queue behind it:
     # those two form the next group, led by the interrupted one.
-    threads = [threading.Thread(target=run, args=("first", _held_open(db, now, 2)))]
-    threads[0].start()
-    time.sleep(0.05)
-    for name, write in (("interrupted", interrupted), ("follower", _write("c-follower", now))):
-        threads.append(threading.Thread(target=run, args=(name, write)))
-        threads[-1].start()
-        time.sleep(0.05)
-    for thread in threads:
-        thread.join(20)
-    assert outcomes["first"] == "c-first"
-    assert isinstance(outcomes["interrupted"], _Interrupted)
-    assert isinstance(outcomes["follower"], RuntimeError)
-    assert "interrupted" in str(outcomes["follower"])
+    outcomes = _run_in_threads(db, [_held_open(db, now, 2), interrupted, _write("c-follower", now)])
+    assert outcomes[0] == "c-first"
+    assert isinstance(outcomes[1], _Interrupted)
+    assert isinstance(outcomes[2], RuntimeError)
+    assert "interrupted" in str(outcomes[2])
     assert _stored(db) == {"c-first"}
     db.dispose()
