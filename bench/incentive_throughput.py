@@ -5,7 +5,8 @@
 Produces ``--events`` realistic events (praise and rejections, training completions, evaluation
 results, complaint resolutions, SLA breaches, overdue training) to private topics, then measures:
 - baseline: a bare kafka-python consumer reading and JSON-decoding every record;
-- incentive: the worker's consumer (``IncentiveRunner`` with the real handlers) applying them to an
+- incentive: the worker's consumer (``IncentiveRunner`` with the real handlers and the workers'
+  consumer settings, ``shared.bus.consumer_settings``, on partitions assigned by hand) applying them to an
   empty database (PostgreSQL when DATABASE_URL names a server, else SQLite), with idempotency
   (inbox), ledger, state and outbox writes, one transaction per poll of up to 500 records.
 Prints both rates and the ratio (goal: >= 0.25 and >= 5,000 events/s). Topics and database are
@@ -20,14 +21,14 @@ import uuid
 
 from sqlalchemy import func, select
 
-from bench.incentive_common import (assigned_consumer, delete_topics, drop_database, fresh_database, mixed_events,
-                                    private_topics, produce, raw_consume, set_budgets)
+from bench.incentive_common import (BOOTSTRAP, assigned_consumer, delete_topics, drop_database, fresh_database,
+                                    mixed_events, private_topics, produce, raw_consume, set_budgets)
 from services.incentive import store
 from services.incentive.handlers import HANDLERS
 from services.incentive.replay import consumed_topics
 from services.incentive.runner import IncentiveRunner
 from shared import runtime
-from shared.bus import PARTITION_FETCH_BYTES
+from shared.bus import consumer_settings
 from shared.db import Database
 
 
@@ -38,9 +39,9 @@ def run_worker(url: str, topics: list[str], expected: int, timeout: float) -> tu
     set_budgets(db)
     runtime.tune_garbage_collector()  # as a worker process does once started (shared.worker)
     group = f"bench-{uuid.uuid4().hex[:8]}"
-    runner = IncentiveRunner(db, "127.0.0.1:9092", group, HANDLERS, topics=topics,
+    runner = IncentiveRunner(db, BOOTSTRAP, group, HANDLERS, topics=topics,
                              consumer_factory=lambda: assigned_consumer(
-                                 topics, group, max_partition_fetch_bytes=PARTITION_FETCH_BYTES))
+                                 topics, group, **consumer_settings(BOOTSTRAP, group)))
     counts: dict[str, int] = {}
     original = runner.process
 

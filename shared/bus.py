@@ -39,6 +39,14 @@ def make_producer(bootstrap: str, **overrides) -> KafkaProducer:
 
 def make_consumer(bootstrap: str, group: str, topics: list[str], **overrides) -> KafkaConsumer:
     """A consumer that commits by hand, after the database transaction (at-least-once)."""
+    consumer = KafkaConsumer(**consumer_settings(bootstrap, group, **overrides))
+    consumer.subscribe(topics)
+    return consumer
+
+
+def consumer_settings(bootstrap: str, group: str, **overrides) -> dict:
+    """The settings of every LSQ consumer; a bench or test that assigns partitions by hand uses
+    them too, so that it measures the consumer the workers run."""
     settings = dict(
         bootstrap_servers=bootstrap.split(","),
         group_id=group,
@@ -55,9 +63,7 @@ def make_consumer(bootstrap: str, group: str, topics: list[str], **overrides) ->
         partition_assignment_strategy=(RangePartitionAssignor,),
     )
     settings.update(overrides)
-    consumer = KafkaConsumer(**settings)
-    consumer.subscribe(topics)
-    return consumer
+    return settings
 
 
 def ensure_topics(bootstrap: str, topics: list[str], partitions: int = DEFAULT_PARTITIONS,

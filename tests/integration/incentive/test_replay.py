@@ -12,7 +12,7 @@ from services.incentive import replay, service
 from services.incentive.handlers import HANDLERS
 from shared import outbox
 from shared.auth import Principal
-from shared.bus import ensure_topics
+from shared.bus import consumer_settings, ensure_topics
 from shared.consumer import ConsumerRunner
 from shared.db import Database
 from tests.helpers import header
@@ -32,8 +32,7 @@ def _db(url):
 def _assigned_consumer(bootstrap, group, topics):
     """A consumer given every partition at once: no group rebalance to wait for in a test."""
     from kafka import KafkaConsumer, TopicPartition
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=group, enable_auto_commit=False,
-                             auto_offset_reset="earliest")
+    consumer = KafkaConsumer(**consumer_settings(bootstrap, group))  # as a worker's, without subscribing
     deadline = time.monotonic() + 20
     partitions = []
     for topic in topics:
