@@ -42,9 +42,15 @@ def ensure_jars() -> Path:
     """Fetch the broker's jars with Maven if they are not there yet; returns their folder."""
     if LIBS.is_dir() and any(LIBS.glob("kafka_2.13-*.jar")):
         return LIBS
-    LIBS.mkdir(parents=True, exist_ok=True)
+    # Copied into a side folder first, then renamed: an interrupted fetch leaves no half set.
+    partial = LIBS.with_name(LIBS.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    log.info("fetching the Kafka broker's jars with Maven into %s", LIBS)
     subprocess.run(["mvn", "-q", "-B", "-f", str(KAFKA_DIR / "pom.xml"), "dependency:copy-dependencies",
-                    "-DincludeScope=runtime", f"-DoutputDirectory={LIBS}"], check=True)
+                    "-DincludeScope=runtime", f"-DoutputDirectory={partial}"], check=True)
+    shutil.rmtree(LIBS, ignore_errors=True)
+    partial.rename(LIBS)
     return LIBS
 
 
@@ -94,7 +100,12 @@ class LocalKafka:
             "transaction.state.log.replication.factor": 1,
             "transaction.state.log.min.isr": 1,
             "group.initial.rebalance.delay.ms": 0,
-            "log.retention.hours": 168,
+            # The log is kept, not aged out: read models (reports) are rebuilt by replaying it, and
+            # a test clock set far from the broker's (pytest --clock-start) stamps records long
+            # ago or ahead, which Kafka 4 refuses by default beyond an hour ahead.
+            "log.retention.ms": -1,
+            "log.message.timestamp.after.max.ms": 9223372036854775807,
+            "log.message.timestamp.before.max.ms": 9223372036854775807,
             "log.segment.bytes": 64 * 1024 * 1024,
         }
         if self.voters:
