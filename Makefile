@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: up down status test test-unit kafka-jars asyncapi bench clean
+.PHONY: up down status test test-dates test-unit kafka-jars asyncapi bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ status: $(STAMP)         ## what runs
 
 test: $(STAMP) kafka-jars  ## the whole suite: unit, contract, integration (real Kafka + PostgreSQL), e2e
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The in-process tests again with the clock started at a year's last half hour (Shanghai) and on
+# 1 March of a leap year: a test or a rule that silently assumes "now" fails here.
+CLOCK_STARTS ?= 2026-12-31T23:30:00+08:00 2028-03-01T00:30:00+08:00
+test-dates: $(STAMP) kafka-jars  ## unit, contract and integration tests at set clock starts
+	set -e; for start in $(CLOCK_STARTS); do \
+	  echo "== clock starts at $$start"; \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider --clock-start=$$start tests/unit tests/contract tests/integration $(PYTEST_ARGS); \
+	done
 
 test-unit: $(STAMP)      ## only the tests without I/O
 	$(BIN)/python -m pytest -q tests/unit tests/contract

@@ -1,14 +1,52 @@
-"""Times in LSQ are timezone-aware UTC inside the code and RFC 3339 with ``Z`` on the wire."""
+"""Times in LSQ are timezone-aware UTC inside the code and RFC 3339 with ``Z`` on the wire.
+
+Calendar rules (a month's points cap, a fund quarter, a training year, a deadline day) are decided
+in the network's local time zone, ``LSQ_TIMEZONE`` (default Asia/Shanghai): an award at 00:30 on
+1 January in Shanghai belongs to January, although it is still 31 December in UTC.
+
+Every reading of the clock goes through ``utcnow()`` or ``local_today()``: tests set the clock with
+time-machine (``pytest --clock-start``, ``make test-dates``), which moves both.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import functools
+import os
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
+DEFAULT_NETWORK_TIMEZONE = "Asia/Shanghai"
 
 
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def network_zone(service: str | None = None) -> ZoneInfo:
+    """The network's local time zone: ``LSQ_<SERVICE>_TIMEZONE``, else ``LSQ_TIMEZONE``, else Asia/Shanghai."""
+    name = (service and os.environ.get(f"LSQ_{service.upper()}_TIMEZONE")) or os.environ.get("LSQ_TIMEZONE")
+    return _zone(name or DEFAULT_NETWORK_TIMEZONE)
+
+
+def local_date(moment: datetime, zone: ZoneInfo | None = None) -> date:
+    """The calendar day of ``moment`` in the network's time zone (a naive time is taken as UTC)."""
+    return as_utc(moment).astimezone(zone or network_zone()).date()
+
+
+def local_today(zone: ZoneInfo | None = None) -> date:
+    """Today in the network's time zone."""
+    return utcnow().astimezone(zone or network_zone()).date()
+
+
+def local_midnight(day: date, zone: ZoneInfo | None = None) -> datetime:
+    """The first instant of ``day`` in the network's time zone, as aware UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone or network_zone()).astimezone(UTC)
 
 
 def rfc3339(moment: datetime) -> str:

@@ -5,13 +5,57 @@
 - ``database_url``: each database test runs twice, on a fresh SQLite file and on a fresh
   PostgreSQL database (server: ``DATABASE_URL`` if set → testcontainers → a throwaway cluster from
   the local PostgreSQL binaries).
+
+The clock: ``--clock-start 2026-12-31T23:30:00+08:00`` (or ``LSQ_TEST_CLOCK_START``) starts the
+whole run at that instant, ticking, with time-machine, so that a test assuming "today" fails here
+rather than in a library next December (``make test-dates`` runs the in-process tests at the
+instants below). Tests that need one exact instant use time-machine's ``time_machine`` fixture.
+The e2e tests run the services as separate processes, which keep the real clock: they are left
+out of a run with the clock set.
 """
 from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime
 
 import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--clock-start", default=os.environ.get("LSQ_TEST_CLOCK_START") or None,
+                     help="start the test clock at this ISO 8601 instant (ticking), e.g. 2026-12-31T23:30:00+08:00")
+
+
+def pytest_configure(config):
+    start = config.getoption("--clock-start")
+    if start:
+        import time_machine
+        moment = datetime.fromisoformat(start)
+        if moment.tzinfo is None:
+            raise pytest.UsageError("--clock-start needs an offset, e.g. 2026-12-31T23:30:00+08:00")
+        config._lsq_clock = time_machine.travel(moment, tick=True)
+        config._lsq_clock.start()
+
+
+def pytest_unconfigure(config):
+    clock = getattr(config, "_lsq_clock", None)
+    if clock is not None:
+        clock.stop()
+
+
+def pytest_report_header(config):
+    start = config.getoption("--clock-start")
+    return f"clock starts at {start} (time-machine, ticking)" if start else None
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--clock-start"):
+        return
+    skip = pytest.mark.skip(reason="e2e: the services run as separate processes on the real clock")
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(skip)
 
 
 def _docker_engine_answers() -> bool:

@@ -12,7 +12,7 @@ from shared import outbox
 from shared.auth import Principal
 from shared.db import Database, page_of
 from shared.errors import Conflict, Invalid, not_found
-from shared.timeutil import utcnow
+from shared.timeutil import local_today, utcnow
 
 
 def open_branch(db: Database, actor: Principal, data: dict) -> dict:
@@ -85,7 +85,7 @@ def transfer_staff(db: Database, actor: Principal, staff_id: str, to_branch_id: 
 
     A branch manager may transfer staff out of their own branch.
     """
-    effective_date = effective_date or date.today()
+    effective_date = effective_date or local_today()
     with db.transaction() as conn:
         row = _require_staff(conn, staff_id, for_update=True)
         _require_branch(conn, to_branch_id, field="to_branch_id")
@@ -101,7 +101,7 @@ def transfer_staff(db: Database, actor: Principal, staff_id: str, to_branch_id: 
 
 def staff_leaves(db: Database, actor: Principal, staff_id: str, left_on: date | None, reason: str) -> dict:
     """Record that a staff member left → ``lsq.staff.left.v1``."""
-    left_on = left_on or date.today()
+    left_on = left_on or local_today()
     with db.transaction() as conn:
         row = _require_staff(conn, staff_id, for_update=True)
         model.check_may_manage(actor.role, actor.branch_id, row["branch_id"])

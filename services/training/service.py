@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import logging
-import os
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from shared import directory_view, outbox
 from shared.auth import Principal
 from shared.db import Database, page_of
 from shared.errors import Conflict, Forbidden, Invalid, not_found
+from shared import timeutil
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -33,17 +33,19 @@ READ_ALL = ("network_admin", "auditor", "service")
 
 # -- time and policy -------------------------------------------------------------------------------
 def timezone() -> ZoneInfo:
-    """The network's local time zone: deadlines are calendar days there (``LSQ_TRAINING_TIMEZONE``)."""
-    return ZoneInfo(os.environ.get("LSQ_TRAINING_TIMEZONE", "Asia/Shanghai"))
+    """The network's local time zone: deadlines are calendar days there (``LSQ_TRAINING_TIMEZONE``,
+    else ``LSQ_TIMEZONE``)."""
+    return timeutil.network_zone("training")
 
 
 def today() -> date:
     """Today in the network's time zone."""
-    return datetime.now(timezone()).date()
+    return timeutil.local_today(timezone())
 
 
 def local_date(moment: datetime) -> date:
-    return moment.astimezone(timezone()).date()
+    """The calendar day of ``moment`` in the network's time zone."""
+    return timeutil.local_date(moment, timezone())
 
 
 def get_policy(conn) -> Policy:
