@@ -60,11 +60,12 @@ ANONYMOUS = Principal(role=None)
 
 
 def issue_token(secret: str, role: str, *, staff_id: str | None = None, branch_id: str | None = None,
-                subject: str | None = None, ttl_seconds: int = 12 * 3600) -> str:
-    """An HS256 token for the local secret (``lsq token``, tests, the demo)."""
+                subject: str | None = None, ttl_seconds: int = 12 * 3600, issued_at: int | None = None) -> str:
+    """An HS256 token for the local secret (``lsq token``, tests, the demo), valid from ``issued_at``
+    (default now, seconds since the epoch) for ``ttl_seconds``."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    now = int(time.time())
+    now = int(time.time()) if issued_at is None else issued_at
     claims = {"sub": subject or staff_id or f"{role}-{uuid.uuid4().hex[:8]}", "role": role,
               "iat": now, "exp": now + ttl_seconds}
     if staff_id:

@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from shared.auth import issue_token
 from shared.config import Settings
 
 TEST_SECRET = "lsq-test-secret-not-for-production"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def shanghai(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A wall-clock time in Asia/Shanghai, the network's calendar (aware)."""
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 def settings_for(service: str, database_url: str, kafka_bootstrap: str = "127.0.0.1:1", **extra) -> Settings:
@@ -25,8 +33,15 @@ def make_app(service: str, database_url: str, kafka_bootstrap: str = "127.0.0.1:
                               "TESTING": True, "RATE_LIMITS_ENABLED": False, **config})
 
 
+#: Test tokens are valid from 2000 to 2100, so that a test may set the clock anywhere
+#: (time-machine) with tokens made before.
+_TEST_TOKEN_FROM, _TEST_TOKEN_TTL = 946684800, 100 * 365 * 86400
+
+
 def token(role: str, staff_id: str | None = None, branch_id: str | None = None) -> str:
-    return issue_token(TEST_SECRET, role, staff_id=staff_id, branch_id=branch_id)
+    """A bearer token for ``role`` signed with the test secret."""
+    return issue_token(TEST_SECRET, role, staff_id=staff_id, branch_id=branch_id,
+                       issued_at=_TEST_TOKEN_FROM, ttl_seconds=_TEST_TOKEN_TTL)
 
 
 def auth(role: str, staff_id: str | None = None, branch_id: str | None = None) -> dict:

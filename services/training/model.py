@@ -161,15 +161,22 @@ def external_credit(kind: str, hours: float, policy: Policy, teaching_credited_t
     return round_hours(max(credit, 0.0))
 
 
-def prorated_annual_hours(annual: float, hire_date: date | None, year: int) -> float:
+#: Someone who joins with fewer days than this left in the year owes no hours for it: the year's
+#: requirement is due on 31 December, and a December joiner would start overdue or nearly so.
+MIN_DAYS_TO_EARN_HOURS = 30
+
+
+def prorated_annual_hours(annual: float, hire_date: date | None, year: int,
+                          min_days: int = MIN_DAYS_TO_EARN_HOURS) -> float:
     """Hours required in ``year`` of someone hired on ``hire_date``.
 
     Full hours when hired before the year; for a hire during the year, the share of months left
-    (the month of hiring counts), rounded up to the half hour; nothing for a hire after the year.
+    (the month of hiring counts), rounded up to the half hour; nothing for a hire after the year
+    or with fewer than ``min_days`` days left in it (hired 2 December or later).
     """
     if hire_date is None or hire_date.year < year:
         return round_hours(annual)
-    if hire_date.year > year:
+    if hire_date.year > year or (date(year, 12, 31) - hire_date).days < min_days:
         return 0.0
     months = 12 - hire_date.month + 1
     return math.ceil(annual * months / 12 * 2) / 2
@@ -220,8 +227,26 @@ def notices_due(open_requirements, sent: set, today: date, due_soon_days: int = 
 
 
 def period_of(due_on: date) -> str:
-    """The period a requirement counts in: the calendar year of its deadline."""
+    """The period a requirement counts in: the calendar year of its deadline.
+
+    Notices (due soon, overdue) are sent once per requirement and period, and the compliance
+    report of that year counts it. One assigned in an earlier year is also shown in the report of
+    the year it was assigned (``compliance_note``), so it is never out of sight in December.
+    """
     return str(due_on.year)
+
+
+def compliance_note(report_year: int, due_year: int, assigned_earlier: int) -> tuple[str, str]:
+    """What a line of the compliance report of ``report_year`` says about the year its requirements
+    belong to: due in a later year (assigned this year: they count there), or, for the year's own
+    line, how many were assigned in an earlier year. Empty when neither applies."""
+    if due_year > report_year:
+        return (f"assigned in {report_year}, due in {due_year}: counted in {due_year}'s compliance",
+                f"{report_year} 年分配、{due_year} 年到期，计入 {due_year} 年度达标情况")
+    if assigned_earlier:
+        return (f"{assigned_earlier} of them assigned in an earlier year",
+                f"其中 {assigned_earlier} 人的要求于以前年度分配")
+    return ("", "")
 
 
 # -- sessions and the waiting list ---------------------------------------------------------------

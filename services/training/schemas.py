@@ -363,6 +363,12 @@ class ComplianceLine(Schema):
     area = fields.String(allow_none=True)
     title_en = fields.String()
     title_zh = fields.String(allow_none=True)
+    due_year = fields.Integer(metadata={"description": "the year these requirements are due, and count in"})
+    due_later = fields.Boolean(metadata={"description": "assigned in the report's year, due in a later one"})
+    assigned_earlier = fields.Integer(metadata={"description": "of the staff, those whose requirement was "
+                                                               "assigned in an earlier year"})
+    note_en = fields.String(metadata={"description": "what due_later / assigned_earlier mean, in words"})
+    note_zh = fields.String(metadata={"description": "同上，中文"})
     staff = fields.Integer(metadata={"description": "staff with this requirement"})
     met = fields.Integer(metadata={"description": "staff who met it"})
     overdue = fields.Integer(metadata={"description": "staff past the deadline"})

@@ -864,8 +864,14 @@ def transcript(db: Database, actor: Principal, staff_id: str, year: int | None) 
         reqs = [dict(x) for x in conn.execute(select(store.requirements).where(r.staff_id == staff_id)
                                               .order_by(r.due_on)).mappings()]
         annual = next((x for x in reqs if x["kind"] == "annual_hours" and x["period"] == str(year)), None)
+        # Before the year's requirement exists (New Year, before the sweep), what it will be: counted
+        # from the hire date, or from the registration (the first requirement) when that was later.
+        since = person["hire_date"]
+        if reqs:
+            registered = local_date(min(x["assigned_at"] for x in reqs))
+            since = registered if since is None or registered > since else since
         required = (annual["required_hours"] if annual else
-                    model.prorated_annual_hours(policy.annual_hours_for(person["role"]), person["hire_date"], year))
+                    model.prorated_annual_hours(policy.annual_hours_for(person["role"]), since, year))
         minima = {x["area"]: x["required_hours"] for x in reqs if x["kind"] == "area_hours"
                   and x["period"] == str(year)} or policy.area_minima_for(person["role"])
         areas = {a: {"credited": model.round_hours(by_area.get((staff_id, a), 0.0)), "minimum": minima.get(a)}
@@ -895,7 +901,13 @@ def transcript(db: Database, actor: Principal, staff_id: str, year: int | None) 
 
 
 def compliance(db: Database, actor: Principal, branch_id: str | None, year: int | None) -> dict:
-    """Share of staff meeting each requirement of ``year``, per branch (waived ones do not count)."""
+    """Share of staff meeting each requirement of ``year``, per branch (waived ones do not count).
+
+    A requirement counts in the year it is due (``model.compliance_years``). One assigned in
+    ``year`` but due in a later year is listed too, on a line of its own that names the year it is
+    due, so that the December report shows the newcomers who still owe the regulation course;
+    each line of the year's own requirements says how many of them were assigned in an earlier year.
+    """
     when = today()
     year = year or when.year
     if actor.branch_filter() is not None:
@@ -903,45 +915,58 @@ def compliance(db: Database, actor: Principal, branch_id: str | None, year: int 
             actor.require_branch(branch_id)
         branch_id = actor.branch_id
     r = store.requirements.c
-    query = (select(r.branch_id, r.kind, r.course_id, r.area, r.title, r.title_zh, r.staff_id,
+    year_starts = timeutil.local_midnight(date(year, 1, 1), timezone())
+    year_ends = timeutil.local_midnight(date(year + 1, 1, 1), timezone())
+    assigned_this_year = and_(r.assigned_at >= year_starts, r.assigned_at < year_ends)
+    query = (select(r.branch_id, r.kind, r.course_id, r.area, r.title, r.title_zh, r.staff_id, r.period,
                     func.sum(case((r.status == "open", 1), else_=0)).label("open"),
-                    func.sum(case((and_(r.status == "open", r.due_on < when), 1), else_=0)).label("overdue"))
-             .where(r.period == str(year), r.status.in_(("open", "completed")))
-             .group_by(r.branch_id, r.kind, r.course_id, r.area, r.title, r.title_zh, r.staff_id))
+                    func.sum(case((and_(r.status == "open", r.due_on < when), 1), else_=0)).label("overdue"),
+                    func.sum(case((r.assigned_at < year_starts, 1), else_=0)).label("assigned_earlier"))
+             .where(or_(r.period == str(year), and_(r.period > str(year), assigned_this_year)),
+                    r.status.in_(("open", "completed")))
+             .group_by(r.branch_id, r.kind, r.course_id, r.area, r.title, r.title_zh, r.staff_id, r.period))
     if branch_id:
         query = query.where(r.branch_id == branch_id)
     groups: dict = {}
     with db.read() as conn:
         for row in conn.execute(query):
             # Hours requirements differ per person only in the figure: one line per kind and area.
-            key = (row.branch_id, row.kind, row.course_id, row.area)
+            key = (row.branch_id, int(row.period), row.kind, row.course_id, row.area)
             g = groups.setdefault(key, {"titles": (row.title, row.title_zh), "staff": set(), "met": set(),
-                                        "overdue": set()})
+                                        "overdue": set(), "assigned_earlier": set()})
             g["staff"].add(row.staff_id)
             if not row.open:
                 g["met"].add(row.staff_id)
             if row.overdue:
                 g["overdue"].add(row.staff_id)
+            if row.assigned_earlier:
+                g["assigned_earlier"].add(row.staff_id)
         branches = {b.branch_id: b for b in conn.execute(select(directory_view.known_branches))}
         codes = dict(conn.execute(select(store.courses.c.id, store.courses.c.code)).all())
     lines = []
-    for (branch, kind, course_id, area), g in sorted(groups.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
+    for (branch, due_year, kind, course_id, area), g in sorted(
+            groups.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
         title, title_zh = g["titles"]
         if kind in model.HOURS_REQUIREMENT_KINDS:
             title = "annual continuing-education hours" if kind == "annual_hours" else f"hours in {area}"
             title_zh = "年度继续教育学时" if kind == "annual_hours" else f"{area} 领域学时"
+        note_en, note_zh = model.compliance_note(year, due_year, len(g["assigned_earlier"]))
         b = branches.get(branch)
         lines.append({"branch_id": branch, "branch_code": b.code if b else None,
                       "branch_name_zh": b.name_zh if b else None, "branch_name_en": b.name_en if b else None,
                       "kind": kind, "course_id": course_id, "course_code": codes.get(course_id), "area": area,
-                      "title_en": title, "title_zh": title_zh, "staff": len(g["staff"]), "met": len(g["met"]),
+                      "title_en": title, "title_zh": title_zh, "due_year": due_year,
+                      "due_later": due_year > year, "assigned_earlier": len(g["assigned_earlier"]),
+                      "note_en": note_en, "note_zh": note_zh,
+                      "staff": len(g["staff"]), "met": len(g["met"]),
                       "overdue": len(g["overdue"]), "share_met": model.compliance_share(len(g["met"]), len(g["staff"]))})
     return {"year": year, "branch_id": branch_id, "as_of": when, "lines": lines}
 
 
 CSV_COLUMNS = [("branch_code", "分馆代码"), ("branch_name_zh", "分馆"), ("kind", "要求类型"),
                ("course_code", "课程代码"), ("area", "能力领域"), ("title_en", "requirement"),
-               ("title_zh", "培训要求"), ("staff", "应完成人数"), ("met", "已完成人数"), ("overdue", "逾期人数"),
+               ("title_zh", "培训要求"), ("due_year", "截止年度"), ("note_zh", "说明"),
+               ("staff", "应完成人数"), ("met", "已完成人数"), ("overdue", "逾期人数"),
                ("share_met", "完成率")]
 
 

@@ -1,6 +1,6 @@
 """Fixtures of the training tests: the app on SQLite and PostgreSQL, and events fed to its handlers."""
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -9,6 +9,7 @@ from shared.consumer import ConsumerRunner
 from shared.events import get as get_event_type
 from shared.events.envelope import Event
 from shared.web import db as current_db
+from shared.timeutil import local_today, utcnow
 from tests.helpers import make_app
 
 
@@ -33,7 +34,7 @@ def make_event(event_type: str, data: dict, source: str | None = None, when: dat
     kind = get_event_type(event_type)
     plain = kind.validate(data)
     return Event(id=str(uuid.uuid4()), type=event_type, source=source or kind.source,
-                 subject=kind.subject_of(plain), time=when or datetime.now(timezone.utc), data=kind.load(plain),
+                 subject=kind.subject_of(plain), time=when or utcnow(), data=kind.load(plain),
                  key=kind.key_of(plain), topic=kind.topic)
 
 
@@ -61,7 +62,7 @@ def directory(feed):
             staff_id = staff_id or str(uuid.uuid4())
             event = make_event("lsq.staff.joined.v1", {
                 "staff_id": staff_id, "employee_number": f"E{uuid.uuid4().hex[:6]}", "name": name, "role": role,
-                "branch_id": branch_id, "hire_date": hire_date or date.today() - timedelta(days=400)})
+                "branch_id": branch_id, "hire_date": hire_date or local_today() - timedelta(days=400)})
             feed(event)
             return staff_id
     return Directory()

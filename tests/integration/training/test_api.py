@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from services.training import model, service, store
 from shared import outbox
 from shared.auth import endpoints_without_access
-from tests.helpers import auth
+from shared.timeutil import utcnow
+from tests.helpers import auth, shanghai
 
 pytestmark = pytest.mark.integration
 ADMIN = auth("network_admin")
@@ -27,7 +28,7 @@ def _course_id(client, code):
 
 
 def _session(client, course_code, capacity=2, branch_id=None, trainer=None, headers=ADMIN, **extra):
-    start = datetime.now(timezone.utc) + timedelta(days=3)
+    start = utcnow() + timedelta(days=3)
     body = {"course_id": _course_id(client, course_code), "starts_at": start.isoformat(),
             "ends_at": (start + timedelta(hours=8)).isoformat(), "capacity": capacity,
             "place": "中心馆三楼报告厅", "link": "https://meeting.example.cn/lsq", "branch_id": branch_id,
@@ -39,8 +40,8 @@ def _start(db, session_id):
     """Move a session into the past, as if it had taken place."""
     with db.transaction() as conn:
         conn.execute(update(store.sessions).where(store.sessions.c.id == session_id).values(
-            starts_at=datetime.now(timezone.utc) - timedelta(hours=9),
-            ends_at=datetime.now(timezone.utc) - timedelta(hours=1)))
+            starts_at=utcnow() - timedelta(hours=9),
+            ends_at=utcnow() - timedelta(hours=1)))
 
 
 def _me(staff_id, branch_id, role="staff"):
@@ -90,9 +91,10 @@ def test_course_management_and_errors(client):
     assert client.get("/courses/nope", headers=ADMIN).status_code == 404
 
 
-def test_new_staff_get_onboarding_with_the_regulation_course(db, directory, client):
+def test_new_staff_get_onboarding_with_the_regulation_course(db, directory, client, time_machine):
+    time_machine.move_to(shanghai(2026, 6, 15, 10), tick=False)  # mid-year: a newcomer owes hours this year
     branch = directory.branch()
-    hired = date.today() - timedelta(days=2)
+    hired = service.today() - timedelta(days=2)
     staff = directory.staff(branch, hire_date=hired)
     reqs = _requirements(db, staff)
     onboarding = [r for r in reqs if r["kind"] == "onboarding"]
@@ -100,7 +102,7 @@ def test_new_staff_get_onboarding_with_the_regulation_course(db, directory, clie
     assert {codes[r["course_id"]] for r in onboarding} == {"SQ-REG", "EM-SAFE"}
     assert all(r["due_on"] == hired + timedelta(days=30) for r in onboarding)
     [annual] = [r for r in reqs if r["kind"] == "annual_hours"]
-    assert annual["required_hours"] > 0 and annual["period"] == str(date.today().year)
+    assert annual["required_hours"] > 0 and annual["period"] == str(service.today().year)
     assigned = [e for e in _events(db, "lsq.requirement.assigned.v1") if e.data["staff_id"] == staff]
     assert len(assigned) == 3
     assert all(e.data["caused_by"] and e.data["caused_by"][0]["source"] == "/lsq/directory" for e in assigned)
@@ -232,7 +234,7 @@ def test_external_activities_credit_factors_cap_and_access(db, directory, client
     person = directory.staff(branch)
     supervisor = directory.staff(branch, role="supervisor")
     me, sup = _me(person, branch), _me(supervisor, branch, "supervisor")
-    day = (date.today() - timedelta(days=10)).isoformat()
+    day = (service.today() - timedelta(days=10)).isoformat()
 
     def submit(kind, hours, headers=me, **extra):
         return client.post("/external-activities", json={
@@ -244,8 +246,8 @@ def test_external_activities_credit_factors_cap_and_access(db, directory, client
     assert submit("seminar", 0).status_code == 422
     r = submit("seminar", 30)
     assert r.status_code == 422 and "hours" in r.json["errors"]
-    assert submit("conference", 30, end_date=(date.today() - timedelta(days=9)).isoformat()).status_code == 201
-    r = submit("seminar", 3, activity_date=(date.today() + timedelta(days=3)).isoformat())
+    assert submit("conference", 30, end_date=(service.today() - timedelta(days=9)).isoformat()).status_code == 201
+    r = submit("seminar", 3, activity_date=(service.today() + timedelta(days=3)).isoformat())
     assert r.status_code == 422 and "activity_date" in r.json["errors"]
     assert submit("juggling", 3).status_code == 422
     # approvals: only a supervisor of the branch, never one's own
@@ -286,7 +288,7 @@ def test_staff_leaving_cancels_enrolments_and_promotes(db, directory, feed, clie
     client.post(f"/sessions/{session}/enrolments", json={}, headers=_me(leaver, branch))
     assert client.post(f"/sessions/{session}/enrolments", json={},
                        headers=_me(waiting, branch)).json["status"] == "waitlisted"
-    feed(make_event("lsq.staff.left.v1", {"staff_id": leaver, "branch_id": branch, "left_on": date.today(),
+    feed(make_event("lsq.staff.left.v1", {"staff_id": leaver, "branch_id": branch, "left_on": service.today(),
                                           "reason": "resigned"}))
     statuses = {e["staff_id"]: e["status"] for e in
                 client.get(f"/sessions/{session}/enrolments", headers=ADMIN).json["items"]}
@@ -356,7 +358,8 @@ def test_transcript_compliance_and_csv(db, directory, client):
     assert len(rows) == 1 + len(network["lines"])
 
 
-def test_requirements_listing_waive_and_policy(db, directory, client):
+def test_requirements_listing_waive_and_policy(db, directory, client, time_machine):
+    time_machine.move_to(shanghai(2026, 3, 31, 23, 30), tick=False)  # a quarter's last half hour
     branch = directory.branch()
     person = directory.staff(branch)
     mine = client.get("/requirements", headers=_me(person, branch))
@@ -460,16 +463,54 @@ def test_an_obligation_carried_over_from_before_lsq_may_be_overdue_already(db, d
     a = directory.staff(branch)
     course = _course_id(client, "CC-201")
     url = f"/courses/{course}/assignments"
-    past = (date.today() - timedelta(days=10)).isoformat()
+    past = (service.today() - timedelta(days=10)).isoformat()
     r = client.post(url, json={"staff_ids": [a], "reason": "paper records", "due_on": past}, headers=ADMIN)
     assert r.status_code == 422 and "due_on" in r.json["errors"]
     r = client.post(url, json={"staff_ids": [a], "reason": "paper records", "due_on": past,
                                "existing_obligation": True}, headers=ADMIN)
     assert r.status_code == 201 and r.json["assigned"] == 1
-    too_old = (date.today() - timedelta(days=400)).isoformat()
+    too_old = (service.today() - timedelta(days=400)).isoformat()
     r = client.post(url, json={"staff_ids": [a], "reason": "x", "due_on": too_old, "existing_obligation": True},
                     headers=ADMIN)
     assert r.status_code == 422 and "due_on" in r.json["errors"]
     service.sweep(db)
     [overdue] = [e for e in _events(db, "lsq.requirement.overdue.v1") if e.data["staff_id"] == a]
     assert overdue.data["course_id"] == course and overdue.data["due_on"] == past
+
+
+def test_december_newcomers_owe_the_regulation_course_in_both_years_reports(db, directory, client, time_machine):
+    """Assigned in December, due in January: the December report lists it (due next year, saying so);
+    next year's report counts it, saying it was assigned in an earlier year."""
+    from zoneinfo import ZoneInfo
+    shanghai = ZoneInfo("Asia/Shanghai")
+    time_machine.move_to(datetime(2026, 12, 20, 10, 0, tzinfo=shanghai), tick=False)
+    branch = directory.branch()
+    newcomer = directory.staff(branch, name="新人", hire_date=date(2026, 12, 18))
+    # entered with the roster: 30 days from registration, so also due 2027-01-19
+    veteran = directory.staff(branch, name="老员工", hire_date=date(2020, 3, 1))
+    courses = client.get("/courses?page_size=100", headers=auth("network_admin")).json["items"]
+    sq_reg = next(c["id"] for c in courses if c["code"] == "SQ-REG")  # tokens made at the clock's time
+    [regulation] = [r for r in _requirements(db, newcomer) if r["course_id"] == sq_reg]
+    assert regulation["due_on"] == date(2027, 1, 17) and regulation["period"] == "2027"
+    manager = auth("branch_manager", branch_id=branch)
+
+    december = client.get("/reports/compliance?year=2026", headers=manager).json
+    line = next(x for x in december["lines"] if x["course_code"] == "SQ-REG")
+    assert (line["due_year"], line["due_later"], line["staff"], line["met"], line["overdue"]) == (2027, True, 2, 0, 0)
+    assert line["note_zh"] == "2026 年分配、2027 年到期，计入 2027 年度达标情况"
+    # 11 days before the year ends nobody is given hours for it (too late to earn them)
+    assert not [x for x in december["lines"] if x["kind"] == "annual_hours"]
+
+    time_machine.move_to(datetime(2027, 1, 18, 0, 30, tzinfo=shanghai), tick=False)
+    manager = auth("branch_manager", branch_id=branch)
+    january = client.get("/reports/compliance", headers=manager).json
+    assert january["year"] == 2027
+    line = next(x for x in january["lines"] if x["course_code"] == "SQ-REG")
+    assert (line["due_year"], line["due_later"], line["staff"], line["overdue"], line["assigned_earlier"]) == \
+        (2027, False, 2, 1, 2)  # the newcomer is a day late, the roster entry has a day left
+    assert line["note_zh"] == "其中 2 人的要求于以前年度分配"
+    rows = list(csv.reader(io.StringIO(client.get("/reports/compliance.csv?year=2026", headers=manager)
+                                       .data.decode("utf-8-sig"))))
+    assert rows[0][7] == "due_year / 截止年度"
+    assert any(row[3] == "SQ-REG" and row[7] == "2027" and "2027 年到期" in row[8] for row in rows[1:])
+    assert {r["due_on"] for r in _requirements(db, veteran) if r["course_id"] == sq_reg} == {date(2027, 1, 19)}

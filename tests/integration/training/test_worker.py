@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from services.training import service, store
 from shared import outbox
+from tests.helpers import shanghai
 from tests.integration.training.conftest import make_event
 
 pytestmark = pytest.mark.integration
@@ -207,8 +208,9 @@ def test_status_left_through_staff_updated_releases_like_staff_left(db, director
     assert statuses == {"cancelled"}
 
 
-def test_annual_hours_count_from_hiring_or_from_registration(db, directory, feed):
+def test_annual_hours_count_from_hiring_or_from_registration(db, directory, feed, time_machine):
     from services.training import model
+    time_machine.move_to(shanghai(2028, 2, 29, 12), tick=False)  # a leap day; the newcomer starts in July
     year = service.today().year
     branch = directory.branch()
     veteran = str(uuid.uuid4())
@@ -221,4 +223,22 @@ def test_annual_hours_count_from_hiring_or_from_registration(db, directory, feed
         owed = dict(conn.execute(select(store.requirements.c.staff_id, store.requirements.c.required_hours).where(
             store.requirements.c.kind == "annual_hours")).all())
     assert owed[veteran] == model.prorated_annual_hours(40, date(year, 10, 1), year) == 10
-    assert owed[newcomer] == model.prorated_annual_hours(40, max(date(year, 7, 1), service.today()), year)
+    assert owed[newcomer] == model.prorated_annual_hours(40, max(date(year, 7, 1), service.today()), year) == 20
+
+
+def test_the_new_year_sweep_works_in_shanghai_days(db, directory, time_machine):
+    """At 00:30 on 1 January in Shanghai (still 31 December in UTC) the sweep run without a date
+    reports last year's hours overdue and gives everyone the new year's requirement."""
+    time_machine.move_to(shanghai(2026, 6, 1, 9), tick=False)
+    branch = directory.branch()
+    person = directory.staff(branch)
+    time_machine.move_to(shanghai(2027, 1, 1, 0, 30), tick=False)
+    result = service.sweep(db)
+    assert result["created"] >= 1
+    overdue = [e for e in _notices(db, "lsq.requirement.overdue.v1")
+               if e.data["staff_id"] == person and e.data["kind"] == "annual_hours"]
+    assert [(e.data["period"], e.data["overdue_since"]) for e in overdue] == [("2026", "2027-01-01")]
+    with db.read() as conn:
+        periods = {p for (p,) in conn.execute(select(store.requirements.c.period).where(
+            store.requirements.c.staff_id == person, store.requirements.c.kind == "annual_hours"))}
+    assert periods == {"2026", "2027"}
