@@ -108,7 +108,8 @@ def create_service_app(service: str, *, title: str, description: str, blueprints
     app.config.update(
         API_TITLE=title, API_VERSION="1.0", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Swagger UI from the repository (shared/vendor), not a CDN: an intranet may not reach one.
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/swagger-ui/",
         API_SPEC_OPTIONS={
             "info": {"description": description},
             "components": {"securitySchemes": {
@@ -135,6 +136,8 @@ def create_service_app(service: str, *, title: str, description: str, blueprints
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(_health_blueprint(service))
+    from shared import vendor
+    app.register_blueprint(vendor.blueprint("docs-assets", "/docs/assets"))
     _install_hooks(app, service)
     if not app.testing:  # a process serving requests (tests build many apps in one process)
         runtime.tune_garbage_collector()
