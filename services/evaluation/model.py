@@ -11,10 +11,12 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcontext
+from zoneinfo import ZoneInfo
 
 from shared.errors import Conflict, Forbidden, Invalid
+from shared.timeutil import UTC, as_utc, local_date, local_midnight, network_zone
 
 COMPONENTS = ("reader", "supervisor", "peer", "self")
 RATER_TYPES = ("self", "peer", "supervisor")  # the reader component comes from feedback events
@@ -144,6 +146,13 @@ DEFAULT_SETTINGS: dict = {
 }
 
 
+def default_settings() -> dict:
+    """The settings before network_admin changes any: ``DEFAULT_SETTINGS`` in the network's time
+    zone (``LSQ_EVALUATION_TIMEZONE``, else ``LSQ_TIMEZONE``, else Asia/Shanghai), so that a
+    period's days are the same local days as the other services' months, quarters and years."""
+    return check_settings({**DEFAULT_SETTINGS, "timezone": network_zone("evaluation").key})
+
+
 def _number(value, field: str, low: Decimal, high: Decimal) -> Decimal:
     try:
         number = dec(value)
@@ -270,12 +279,16 @@ def check_timezone(name, field: str = "timezone") -> str:
 
 
 # -- periods and deadlines ---------------------------------------------------------------------
-_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<q>Q[1-4])|(?P<h>H[12])|(?P<m>0[1-9]|1[0-2])))?$")
+_PERIOD = re.compile(r"(?P<year>\d{4})(?:-(?:(?P<q>Q[1-4])|(?P<h>H[12])|(?P<m>0[1-9]|1[0-2])))?")
 
 
 def parse_period(label: str) -> tuple[date, date]:
-    """``2026`` → the year; ``2026-Q4`` → a quarter; ``2026-H1`` → a half; ``2026-05`` → a month."""
-    m = _PERIOD.match(label or "")
+    """``2026`` → the year; ``2026-Q4`` → a quarter; ``2026-H1`` → a half; ``2026-05`` → a month.
+
+    The first and last day of the period, calendar days (``2028-02`` ends on the 29th).
+    """
+    # the whole label: with match() and $ a trailing newline ("2026-Q4\n") would pass
+    m = _PERIOD.fullmatch(label or "")
     if not m:
         raise Invalid(f"period {label!r} is not YYYY, YYYY-Qn, YYYY-Hn or YYYY-MM (or give period_start "
                       "and period_end)", f"周期 {label!r} 格式应为 YYYY、YYYY-Qn、YYYY-Hn 或 YYYY-MM",
@@ -296,44 +309,59 @@ def parse_period(label: str) -> tuple[date, date]:
     return date(year, first, 1), date(year, last, calendar.monthrange(year, last)[1])
 
 
+def _a_year_after(day: date) -> date:
+    """The same calendar day a year later; 29 February is followed by 1 March."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return date(day.year + 1, 3, 1)
+
+
 def check_period(period_start: date, period_end: date) -> None:
-    """The period lies between 2000 and 2100, runs forward and lasts at most a year."""
+    """The period lies between 2000 and 2100, runs forward and lasts at most a calendar year:
+    it ends before the same day a year after it starts (2026-01-01 → 2026-12-31 at the latest)."""
     for name, day in (("period_start", period_start), ("period_end", period_end)):
         if not (date(2000, 1, 1) <= day <= date(2100, 12, 31)):
             raise Invalid(f"{name} must be between 2000 and 2100", f"{name} 须在 2000 与 2100 年之间", field=name)
     if period_end < period_start:
         raise Invalid("period_end is before period_start", "周期结束日期早于开始日期", field="period_end")
-    if (period_end - period_start).days > 366:
+    # a count of days (366) let a period of 367 days through, a year and two days
+    if period_end >= _a_year_after(period_start):
         raise Invalid("a period lasts at most one year", "评价周期最长一年", field="period_end")
 
 
-def check_deadline(period_start: date, deadline: datetime) -> None:
-    """The rating deadline is after the period starts (and within a year of its end, see period)."""
-    if deadline.date() < period_start:
+def _zone(tz: str | None) -> ZoneInfo:
+    """The cycle's time zone (its frozen ``timezone`` setting), else the network's."""
+    return ZoneInfo(tz) if tz else network_zone("evaluation")
+
+
+def check_deadline(period_start: date, deadline: datetime, tz: str | None = None) -> None:
+    """The rating deadline falls on or after the first local day of the period (and at most in
+    2101, as the period lies in 2000-2100)."""
+    if deadline.year > 2101:  # before converting: year 9999 in another zone overflows
+        raise Invalid("submission_deadline is too far ahead", "提交截止时间过远", field="submission_deadline")
+    # the local day in the cycle's zone, not the day in whatever offset the client wrote:
+    # 2026-09-30T16:30Z is 00:30 on 1 October in Shanghai, inside a period starting that day
+    if deadline.year < 1999 or local_date(deadline, _zone(tz)) < period_start:
         raise Invalid("submission_deadline is before the period starts", "提交截止时间早于周期开始",
                       field="submission_deadline")
-    if deadline.year > 2101:
-        raise Invalid("submission_deadline is too far ahead", "提交截止时间过远", field="submission_deadline")
 
 
 def period_bounds(period_start: date, period_end: date, tz: str) -> tuple[datetime, datetime]:
-    """[start, end) of the period in UTC: local midnight of the first day to that after the last."""
-    from zoneinfo import ZoneInfo
+    """[start, end) of the period in UTC: local midnight of the first day to that after the last.
 
-    from shared.timeutil import UTC
-    zone = ZoneInfo(tz)
-    end = period_end + timedelta(days=1)
-    return (datetime(period_start.year, period_start.month, period_start.day, tzinfo=zone).astimezone(UTC),
-            datetime(end.year, end.month, end.day, tzinfo=zone).astimezone(UTC))
+    A desk rating at 23:30 on 31 December in Shanghai is in 2026-Q4, one at 00:30 on 1 January
+    in 2027-Q1, although both are 31 December in UTC.
+    """
+    zone = _zone(tz)
+    return local_midnight(period_start, zone), local_midnight(period_end + timedelta(days=1), zone)
 
 
 def default_deadline(period_end: date, tz: str) -> datetime:
-    """Two weeks after the period, at the end of that local day."""
-    from zoneinfo import ZoneInfo
-
-    from shared.timeutil import UTC
+    """Two weeks after the period, at the end of that local day (its last microsecond), in UTC."""
     day = period_end + timedelta(days=14)
-    return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    # not 23:59:59: a rating at 23:59:59.4 is still on the deadline day
+    return datetime.combine(day, time.max, tzinfo=_zone(tz)).astimezone(UTC)
 
 
 # -- cycle states ------------------------------------------------------------------------------
@@ -602,14 +630,21 @@ def digest(rows: list[dict]) -> str:
 
 
 # -- appeals -----------------------------------------------------------------------------------
-def check_appeal(status: str, published_at: datetime, now: datetime, days: int) -> None:
-    """Appeal once, within ``days`` of publication, if not already acknowledged."""
+def appeal_deadline(published_at: datetime, days: int, tz: str | None = None) -> datetime:
+    """The last instant of the appeal window: ``days`` calendar days after publication at the same
+    local time in the cycle's zone (as the incentive service's sanctions), in UTC."""
+    # local arithmetic: where the zone keeps summer time, 14 days are not always 14 × 24 hours
+    return (as_utc(published_at).astimezone(_zone(tz)) + timedelta(days=days)).astimezone(UTC)
+
+
+def check_appeal(status: str, published_at: datetime, now: datetime, days: int, tz: str | None = None) -> None:
+    """Appeal once, until ``appeal_deadline`` (inclusive), if not already acknowledged."""
     if status in ("appealed", "upheld", "revised"):
         raise Conflict("this result has already been appealed", "该结果已提出过申诉", code="already_appealed")
     if status == "acknowledged":
         raise Conflict("this result was acknowledged: it can no longer be appealed", "该结果已确认，不能再申诉",
                        code="already_acknowledged")
-    if now > published_at + timedelta(days=days):
+    if now > appeal_deadline(published_at, days, tz):
         raise Conflict(f"the {days}-day appeal window has closed", f"{days} 天申诉期已过", code="appeal_window_closed")
 
 

@@ -25,9 +25,9 @@ SCORES_VISIBLE = ("closed", "published")
 
 # -- settings and rubrics -------------------------------------------------------------------
 def load_settings(conn) -> dict:
-    """The settings in force (the defaults until network_admin changes them)."""
+    """The settings in force (the defaults, in the network's time zone, until network_admin changes them)."""
     row = store.current_settings(conn)
-    return json.loads(row["data"]) if row else model.check_settings(model.DEFAULT_SETTINGS)
+    return json.loads(row["data"]) if row else model.default_settings()
 
 
 def get_settings(db: Database) -> dict:
@@ -148,7 +148,7 @@ def create_cycle(db: Database, actor: Principal, data: dict) -> dict:
             start, end = model.parse_period(data["period"])
         model.check_period(start, end)
         deadline = data.get("submission_deadline") or model.default_deadline(end, settings["timezone"])
-        model.check_deadline(start, deadline)
+        model.check_deadline(start, deadline, settings["timezone"])
         branch_ids = sorted(set(data.get("branch_ids") or []))
         if data["scope"] == "branches":
             if not branch_ids:
@@ -719,7 +719,8 @@ def file_appeal(db: Database, actor: Principal, evaluation_id: str, reason: str)
         if row["score"] is None:
             raise Conflict("there is no score to appeal: no rating counted for this result", "该结果没有评分，无法申诉",
                            code="not_scored")
-        model.check_appeal(row["status"], row["published_at"], now, json.loads(cycle["settings"])["appeal_days"])
+        settings = json.loads(cycle["settings"])
+        model.check_appeal(row["status"], row["published_at"], now, settings["appeal_days"], settings["timezone"])
         appeal = {"id": str(uuid.uuid4()), "evaluation_id": evaluation_id, "cycle_id": row["cycle_id"],
                   "staff_id": row["staff_id"], "branch_id": row["branch_id"], "reason": reason, "filed_at": now,
                   "status": "pending", "decided_at": None, "decided_by": None, "decision_reason": None,

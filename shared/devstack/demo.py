@@ -291,7 +291,7 @@ def _seed(args, out, api: "Client", lag: "Lag") -> dict:
     started = time.monotonic()
     now = datetime.now(timezone.utc)
     today = now.astimezone(SHANGHAI).date()
-    quarter = f"{now.year}-Q{(now.month - 1) // 3 + 1}"
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"  # the network's quarter, not UTC's
 
     # -- directory ------------------------------------------------------------------------------
     existing = api.call("GET", "directory", "/branches", headers=admin, params={"page_size": 500})["items"]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from services.evaluation.handlers import HANDLERS
 from shared.consumer import ConsumerRunner
 from shared.events import get as get_event_type
 from shared.events.envelope import Event
-from shared.timeutil import rfc3339, utcnow
+from shared.timeutil import local_today, rfc3339, utcnow
 from tests.helpers import auth, make_app
 
 SOURCES = {"directory": "/lsq/directory", "feedback": "/lsq/feedback"}
@@ -88,12 +88,17 @@ def network(app):
     return Network(app)
 
 
-ADMIN = auth("network_admin", staff_id=None)
+ADMIN = auth("network_admin", staff_id=None)  # test tokens are valid whatever the clock
 
 
 def cycle_body(**extra) -> dict:
-    """A cycle whose period covers the last 60 days and whose deadline is tomorrow."""
-    today = date.today()
+    """A cycle whose period covers the last 60 local days and whose deadline is a day from now.
+
+    "Today" is the network's local day at the test clock (``shared.timeutil.local_today``), not
+    the machine's ``date.today()``: at 00:30 on 1 March 2028 in Shanghai it is still 29 February
+    in UTC.
+    """
+    today = local_today()
     body = {"period": "T-RUN", "period_start": str(today - timedelta(days=60)), "period_end": str(today + timedelta(days=1)),
             "scope": "network", "submission_deadline": rfc3339(utcnow() + timedelta(days=1))}
     body.update(extra)
