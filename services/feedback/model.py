@@ -196,9 +196,13 @@ def sla_signals(complaint: dict, now: datetime) -> list[SlaSignal]:
 
 
 def late_breach(complaint: dict, target: str, now: datetime) -> SlaSignal | None:
-    """A breach the sweep missed (worker down) found when the target is met late: still announced."""
+    """A breach the sweep missed (worker down) found when the target is met late: still announced.
+
+    A target is breached from its due instant on, as the sweep counts it (``sla_signals``): met at
+    that very instant, it is late whether or not the sweep happened to run first.
+    """
     due = complaint[f"{target}_due_at"]
-    if due is not None and now > due and complaint[f"{target}_breached_at"] is None:
+    if due is not None and now >= due and complaint[f"{target}_breached_at"] is None:
         return SlaSignal(target, "breached", due)
     return None
 

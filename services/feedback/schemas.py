@@ -233,8 +233,10 @@ class RatingSummaryQuery(Schema):
     branch_id = fields.String()
     service_point_id = fields.String()
     staff_id = fields.String()
-    from_date = fields.Date(data_key="from")
-    to_date = fields.Date(data_key="to")
+    from_date = fields.Date(data_key="from", metadata={
+        "description": "first day, included: a local calendar day of the network's zone (Asia/Shanghai)"})
+    to_date = fields.Date(data_key="to", metadata={
+        "description": "last day, included: a local calendar day of the network's zone (Asia/Shanghai)"})
 
     @validates_schema
     def _period(self, data, **_):

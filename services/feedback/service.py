@@ -10,6 +10,7 @@ import os
 import threading
 import uuid
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import cachetools
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
@@ -21,9 +22,15 @@ from shared.db import Database, insert_rows, page_of
 from shared.ids import time_ordered_id
 from shared.directory_view import known_staff
 from shared.errors import Forbidden, Invalid, not_found
-from shared.timeutil import utcnow
+from shared.timeutil import local_date, local_midnight, network_zone, utcnow
 
 c = store.complaints.c
+
+
+def calendar_zone() -> ZoneInfo:
+    """The zone whose calendar days feedback's date rules use (``LSQ_FEEDBACK_TIMEZONE``, else
+    ``LSQ_TIMEZONE``, else Asia/Shanghai): a rating at 00:30 on 1 January in Shanghai is January's."""
+    return network_zone("feedback")
 
 
 def contact_retention_days() -> int:
@@ -597,7 +604,12 @@ def auto_close(db: Database, now: datetime | None = None, limit: int = 500) -> i
 
 def purge_contacts(db: Database, now: datetime | None = None, retention_days: int | None = None,
                    limit: int = 1000) -> int:
-    """Delete contact details of complaints closed more than ``retention_days`` ago."""
+    """Delete contact details of complaints closed ``retention_days`` (90) days ago or earlier.
+
+    Days of 24 hours from the instant of closure: closed exactly 90 days ago → purged, a minute
+    less → kept (the network's zone, Asia/Shanghai, has no daylight saving, so these are also
+    its calendar days).
+    """
     now = now or utcnow()
     days = contact_retention_days() if retention_days is None else retention_days
     cutoff = now - timedelta(days=days)
@@ -699,7 +711,10 @@ def submit_rating(db: Database, data: dict) -> dict:
 
 
 def rating_summary(db: Database, actor: Principal, args: dict) -> list[dict]:
-    """Ratings grouped by service point, branch or staff member over a period (SQL GROUP BY)."""
+    """Ratings grouped by service point, branch or staff member over a period (SQL GROUP BY).
+
+    ``from_date``/``to_date`` are local calendar days (``calendar_zone``), both included.
+    """
     r = store.ratings.c
     key = {"service_point": r.service_point_id, "branch": r.branch_id, "staff": r.staff_id}[args["group_by"]]
     conditions = []
@@ -732,8 +747,8 @@ def rating_summary(db: Database, actor: Principal, args: dict) -> list[dict]:
 
 
 def _day_start(day: date) -> datetime:
-    from shared.timeutil import UTC
-    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    """The first instant of a local calendar day (the network's zone), as aware UTC."""
+    return local_midnight(day, calendar_zone())
 
 
 # -- reader forums ------------------------------------------------------------------------------
@@ -782,7 +797,8 @@ def update_suggestion(db: Database, actor: Principal, forum_id: str, suggestion_
         if "status" in changes:
             model.check_suggestion_move(row["status"], changes["status"])
             if changes["status"] in ("done", "declined") and not changes.get("outcome_on"):
-                changes["outcome_on"] = now.date()
+                # The local day: at 00:30 on 1 January in Shanghai it is still 31 December in UTC.
+                changes["outcome_on"] = local_date(now, calendar_zone())
         if changes.get("owner_id"):
             directory_view.require_staff(conn, changes["owner_id"], field="owner_id")
         conn.execute(update(store.forum_suggestions).where(s.id == suggestion_id).values(**changes, updated_at=now))
