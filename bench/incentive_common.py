@@ -184,8 +184,9 @@ def set_budgets(db, branches: int = 10, amount: str = "10000000.00") -> None:
     from shared.timeutil import utcnow
     with db.transaction() as conn:
         for i in range(branches):
-            for q in range(1, 5):
-                conn.execute(store.funds.insert().values(branch_id=f"bench-branch-{i}", period=f"2026-Q{q}",
+            # the year's events run into the first hours of 2027 in Shanghai, the network's calendar
+            for period in ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4", "2027-Q1"):
+                conn.execute(store.funds.insert().values(branch_id=f"bench-branch-{i}", period=period,
                                                          budget=Decimal(amount), reserved=Decimal(0),
                                                          granted=Decimal(0), updated_at=utcnow()))
 

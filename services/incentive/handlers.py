@@ -19,6 +19,7 @@ from services.incentive import ledger, model, store, unit
 from services.incentive.model import start_of_day
 from shared.directory_view import DIRECTORY_HANDLERS
 from shared.events.envelope import Event
+from shared.timeutil import local_date
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,8 @@ def _sanction(conn, event: Event, rule, pol, at, subject) -> None:
 def _watch_requirement(conn, event: Event, rule, pol, at, subject, staff_id) -> None:
     """A training requirement overdue: escalate after N days unless the training is completed."""
     d = event.data
-    escalate_at = start_of_day(d["overdue_since"]) + timedelta(days=rule.sanction["escalate_after_days"])
+    # Local midnight of the day the grace period ends (days of the calendar, not 24-hour spans).
+    escalate_at = start_of_day(d["overdue_since"] + timedelta(days=rule.sanction["escalate_after_days"]))
     status = "cleared" if _completion_clears(conn, staff_id, d.get("course_id"), start_of_day(d["overdue_since"]),
                                             escalate_at) else "waiting"
     unit.current(conn).add_watch(dict(
@@ -283,7 +285,8 @@ def escalate_due(conn, now: datetime, staff_id: str | None = None) -> int:
     for watch in due:
         pol = ledger.policy(conn, watch["policy_version"])
         causes = store.loads(watch["causes"])
-        days = (watch["escalate_at"] - watch["overdue_since"]).days
+        days = (local_date(watch["escalate_at"], model.calendar_zone())
+                - local_date(watch["overdue_since"], model.calendar_zone())).days
         ledger.add_fact(conn, key=f"{watch['subject']}|{watch['rule_id']}|escalation", staff_id=watch["staff_id"],
                         branch_id=watch["branch_id"], at=watch["escalate_at"], kind="fixed", subject=watch["subject"],
                         rule_id=watch["rule_id"], policy=pol, causes=causes,
@@ -431,7 +434,7 @@ def on_period_settled(conn, event: Event) -> None:
     unit.current(conn).flush()  # the sums below read the ledger
     at = d["settled_at"]
     pol = ledger.policy_at(conn, at)
-    start, end = period_bounds(d["period"])
+    start, end = model.period_bounds(d["period"])
     from sqlalchemy import func
     rows = conn.execute(select(store.ledger.c.staff_id, store.ledger.c.branch_id,
                                func.sum(store.ledger.c.points).label("points"))
@@ -454,21 +457,6 @@ def on_period_settled(conn, event: Event) -> None:
             reason_zh=f"{d['period']} 积分 {points} 分，每分 {pol.points_rate} 元", at=at)
     conn.execute(store.settlements.insert().values(id=d["settlement_id"], period=d["period"],
                                                    settled_by=d["settled_by"], settled_at=at, awards=count))
-
-
-def period_bounds(period: str) -> tuple[datetime, datetime]:
-    """[start, end) of a period label (``2026``, ``2026-Q4``, ``2026-11``) in UTC."""
-    from shared.timeutil import UTC
-    year = int(period[:4])
-    if len(period) == 4:
-        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    if "Q" in period:
-        q = int(period[-1])
-        start = datetime(year, 3 * q - 2, 1, tzinfo=UTC)
-    else:
-        start = datetime(year, int(period[5:7]), 1, tzinfo=UTC)
-        return start, model.add_months(start, 1)
-    return start, model.add_months(start, 3)
 
 
 def _in_unit(handler):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -305,7 +305,7 @@ def issue_sanction(conn, fact, level: str, n: int, replaces: str | None = None,
     causes = store.loads(fact["causes"]) + [c for c in (extra_causes or []) if c not in store.loads(fact["causes"])]
     issued_at = fact["at"]
     expires_at = model.add_months(issued_at, fact["lapse_months"])
-    deadline = issued_at + timedelta(days=fact["appeal_days"])
+    deadline = model.appeal_deadline(issued_at, fact["appeal_days"])
     reason_en = f"{LEVEL_EN[level].capitalize()}: {fact['reason_en']}"
     reason_zh = f"{LADDER_ZH[level]}：{fact['reason_zh']}"
     row = dict(id=sanction_id, staff_id=fact["staff_id"], branch_id=fact["branch_id"], level=level,

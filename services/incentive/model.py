@@ -3,6 +3,11 @@
 Nothing here does I/O. Every decision is a function of event data, event times and the policy
 version in force at the cause event's time, never of the wall clock, so that replaying the topics
 reproduces the same ledger.
+
+Calendar rules follow the network's calendar (``calendar_zone()``: ``LSQ_INCENTIVE_TIMEZONE``, else
+``LSQ_TIMEZONE``, default Asia/Shanghai), not UTC: the month of a points cap, the fund's month,
+quarter or year, the lapse of a sanction, the appeal deadline and the start of a day-dated fact.
+Times stay aware UTC everywhere else.
 """
 from __future__ import annotations
 
@@ -12,16 +17,17 @@ import functools
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from marshmallow import validate as mm_validate
 from marshmallow import fields as mm_fields
 
 from shared.errors import Conflict, Invalid
 from shared.ids import uuid_text
-from shared.timeutil import UTC
+from shared.timeutil import UTC, as_utc, local_date, local_midnight, network_zone
 
 LEVELS = ("notice", "verbal_warning", "written_warning", "improvement_plan", "referral")
 #: The progressive ladder, lowest first (a notice is not a step).
@@ -93,20 +99,40 @@ def money(value, field_name: str = "amount") -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+@functools.lru_cache(maxsize=1)  # once a process: reading the environment cost the ladder 1.5 µs a fact
+def calendar_zone() -> ZoneInfo:
+    """The time zone of the network's calendar, in which months, quarters and years begin
+    (``LSQ_INCENTIVE_TIMEZONE``, else ``LSQ_TIMEZONE``, default Asia/Shanghai).
+
+    A setting of the deployment: a replay must run with the same one to rebuild the same ledger.
+    Tests that change it call ``calendar_zone.cache_clear()``.
+    """
+    return network_zone("incentive")
+
+
 def fund_period(moment: datetime, kind: str = "quarter") -> str:
-    """The fund period containing ``moment``: ``2026-11``, ``2026-Q4`` or ``2026``."""
-    moment = moment.astimezone(UTC)
+    """The fund period containing ``moment`` in the network's calendar: ``2026-11``, ``2026-Q4`` or ``2026``.
+
+    An award at 00:30 on 1 January in Shanghai belongs to January, the first quarter and the new
+    year, although it is still 31 December in UTC.
+    """
+    day = local_date(moment, calendar_zone())
     if kind == "month":
-        return f"{moment.year}-{moment.month:02d}"
+        return f"{day.year}-{day.month:02d}"
     if kind == "year":
-        return str(moment.year)
-    return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+        return str(day.year)
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
 def month_of(moment: datetime) -> str:
-    """The calendar month of ``moment`` (UTC), the unit of the monthly points caps."""
-    moment = moment.astimezone(UTC)
-    return f"{moment.year}-{moment.month:02d}"
+    """The calendar month of ``moment`` in the network's calendar, the unit of the monthly points caps."""
+    day = local_date(moment, calendar_zone())
+    return f"{day.year}-{day.month:02d}"
+
+
+def year_of(moment: datetime) -> int:
+    """The calendar year of ``moment`` in the network's calendar (a standing's "this year")."""
+    return local_date(moment, calendar_zone()).year
 
 
 def valid_period(text: str) -> bool:
@@ -122,18 +148,54 @@ def period_kind(label: str) -> str:
     return "quarter" if "Q" in label else "month"
 
 
-@functools.lru_cache(maxsize=1 << 16)  # the ladder asks it for every fact at every recompute
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """[start, end) of a period label (``2026``, ``2026-Q4``, ``2026-11``): local midnights of the
+    network's calendar, as aware UTC (``fund_period`` of every instant in it is ``period``)."""
+    year = int(period[:4])
+    if len(period) == 4:
+        first, months = date(year, 1, 1), 12
+    elif "Q" in period:
+        first, months = date(year, 3 * int(period[-1]) - 2, 1), 3
+    else:
+        first, months = date(year, int(period[5:7]), 1), 1
+    following = (first.year * 12 + first.month - 1) + months
+    zone = calendar_zone()
+    return local_midnight(first, zone), local_midnight(date(following // 12, following % 12 + 1, 1), zone)
+
+
 def add_months(moment: datetime, months: int) -> datetime:
-    """The same day and time ``months`` later (the last day of the month when it has fewer days)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+    """The same local day and time ``months`` later in the network's calendar (the month's last day
+    when it has fewer days), as aware UTC: a warning of 29 February 2028 lapses on 28 February 2029."""
+    return _add_months(as_utc(moment), months, calendar_zone())
+
+
+@functools.lru_cache(maxsize=1 << 16)  # the ladder asks it for every fact at every recompute
+def _add_months(moment: datetime, months: int, zone: ZoneInfo) -> datetime:
+    local = moment.astimezone(zone)  # in the local calendar: in UTC, 00:30 on 1 March is still February
+    month_index = local.month - 1 + months
+    year, month = local.year + month_index // 12, month_index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day).astimezone(UTC)
+
+
+def add_days(moment: datetime, days: int) -> datetime:
+    """The same local time ``days`` calendar days later in the network's calendar, as aware UTC
+    (the appeal deadline; a day is 24 hours only where the zone keeps no summer time)."""
+    return (as_utc(moment).astimezone(calendar_zone()) + timedelta(days=days)).astimezone(UTC)
+
+
+def appeal_deadline(issued_at: datetime, appeal_days: int) -> datetime:
+    """Until when a sanction issued at ``issued_at`` may be appealed: ``appeal_days`` calendar days
+    later, at the same local time (check_appeal allows the deadline itself)."""
+    return add_days(issued_at, appeal_days)
 
 
 def start_of_day(day: date) -> datetime:
-    """Midnight UTC of ``day``: the time of facts dated by a day only."""
-    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+    """Midnight at the start of ``day`` in the network's calendar, as aware UTC: the time of facts
+    dated by a day only (a training completion, a requirement overdue since a day). The training
+    service dates them by the local day; UTC midnight would put 1 January of a zone west of UTC
+    into December."""
+    return local_midnight(day, calendar_zone())
 
 
 def entry_id(*parts, at: datetime | None = None) -> str:

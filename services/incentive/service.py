@@ -365,7 +365,7 @@ def settle_period(db: Database, group: str, actor_name: str, period: str, now: d
     """Turn a finished period's points into award credit (once per period)."""
     _check_period(period)
     now = now or utcnow()
-    start, end = handlers.period_bounds(period)
+    start, end = model.period_bounds(period)
     if end > now:
         raise Conflict(f"period {period} has not ended", f"期间 {period} 尚未结束", field="period", code="period_open")
     with db.transaction() as conn:
@@ -390,9 +390,9 @@ def settle_due(db: Database, group: str, now: datetime | None = None, grace_days
     now = now or utcnow()
     with db.read() as conn:
         pol = ledger.policy_at(conn, now)
-    previous = model.fund_period(handlers.period_bounds(model.fund_period(now, pol.fund_period_kind))[0]
+    previous = model.fund_period(model.period_bounds(model.fund_period(now, pol.fund_period_kind))[0]
                                  - timedelta(seconds=1), pol.fund_period_kind)
-    if handlers.period_bounds(previous)[1] + timedelta(days=grace_days) > now:
+    if model.add_days(model.period_bounds(previous)[1], grace_days) > now:  # local midnight, 7 days on
         return None
     with db.read() as conn:
         if store.one(conn, store.settlements, period=previous) is not None:
@@ -414,7 +414,7 @@ def escalate_due(db: Database, now: datetime | None = None) -> int:
 def standing(db: Database, staff_id: str, as_of: datetime | None = None) -> dict:
     """Ladder step, sanctions in force, notices, points and awards of a staff member at ``as_of``."""
     as_of = as_of or utcnow()
-    year = str(as_of.year)
+    year = model.year_of(as_of)  # the network's calendar year, as months and fund periods
     with db.read() as conn:
         person = directory_view.staff(conn, staff_id)
         rows = conn.execute(select(store.sanctions).where(store.sanctions.c.staff_id == staff_id)
@@ -443,13 +443,14 @@ def standing(db: Database, staff_id: str, as_of: datetime | None = None) -> dict
         "open_appeals": [_sanction_out(r) for r in rows if r["status"] == "appealed"],
         "points": {
             "this_month": sum(e.points for e in points if model.month_of(e.occurred_at) == month),
-            "this_year": sum(e.points for e in points if str(e.occurred_at.year) == year),
+            "this_year": sum(e.points for e in points if model.year_of(e.occurred_at) == year),
             "total": sum(e.points for e in points),
         },
         "awards_this_year": {
             "granted_amount": sum((Decimal(e.amount) for e in entries if e.amount is not None
-                                   and str(e.occurred_at.year) == year and e.occurred_at <= as_of), Decimal("0.00")),
-            "items": [_award_out(a) for a in awards if a["requested_at"].year == as_of.year],
+                                   and model.year_of(e.occurred_at) == year and e.occurred_at <= as_of),
+                                  Decimal("0.00")),
+            "items": [_award_out(a) for a in awards if model.year_of(a["requested_at"]) == year],
         },
     }
 

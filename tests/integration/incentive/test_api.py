@@ -11,7 +11,7 @@ from shared import inbox, outbox
 from shared.auth import endpoints_without_access
 from shared.consumer import ConsumerRunner
 from shared.timeutil import rfc3339, utcnow
-from tests.helpers import auth, make_app
+from tests.helpers import auth, make_app, shanghai
 from tests.integration.incentive.support import branch_opened, resolved, scored, staff_joined
 
 pytestmark = pytest.mark.integration
@@ -176,7 +176,8 @@ def test_ledger_filters_and_scoping(client, runner):
     assert client.get("/sanctions/none", headers=ADMIN).status_code == 404
 
 
-def test_award_approval_and_points_settlement(client, runner):
+def test_award_approval_and_points_settlement(client, runner, time_machine):
+    time_machine.move_to(shanghai(2026, 11, 20, 10), tick=False)  # the awards are paid later, in November
     staff = _staff(runner)
     manager = auth("branch_manager", branch_id=B)
     runner.apply_batch([scored(staff, B, "good", model.start_of_day(date(2026, 2, 1)))])

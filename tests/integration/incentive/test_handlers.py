@@ -12,7 +12,7 @@ from services.incentive.runner import IncentiveRunner
 from shared import outbox
 from shared.consumer import ConsumerRunner
 from shared.db import Database
-from shared.timeutil import utcnow
+from shared.timeutil import local_date, utcnow
 from tests.integration.incentive.support import (T0, branch_opened, breached, completed, overdue, praise,
                                                  praise_rejected, resolved, scored, staff_joined)
 
@@ -206,7 +206,8 @@ def test_overdue_training_gives_a_notice_then_a_written_warning_unless_completed
     assert _sanctions(db, belated) == [("notice", "sanction"), ("written_warning", "sanction"),
                                        ("written_warning", "revocation")]
     [escalated] = [e for e in _ledger(db, late) if e["level"] == "written_warning"]
-    assert escalated["occurred_at"].date().isoformat() == "2026-02-09"  # dated by the rule, not the sweep
+    # dated by the rule (the local day), not the sweep
+    assert local_date(escalated["occurred_at"]).isoformat() == "2026-02-09"
 
 
 def test_redelivered_events_change_nothing(db, runner):

@@ -231,7 +231,7 @@ def test_points_and_caps():
 
 
 def test_periods_and_months():
-    moment = datetime(2026, 11, 30, 23, 59, tzinfo=UTC)
+    moment = datetime(2026, 11, 30, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
     assert model.fund_period(moment) == "2026-Q4"
     assert model.fund_period(moment, "month") == "2026-11" and model.fund_period(moment, "year") == "2026"
     assert model.add_months(datetime(2026, 1, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
