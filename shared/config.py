@@ -12,12 +12,14 @@ from pathlib import Path
 
 #: Default HTTP port of each service (ARCHITECTURE.md, "Processes and ports").
 SERVICE_PORTS: dict[str, int] = {
-    "dashboard": 8100,
+    "portal": 8100,
     "feedback": 8101,
     "evaluation": 8102,
     "training": 8103,
     "incentive": 8104,
     "directory": 8105,
+    "reports": 8106,
+    "notify": 8107,
 }
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

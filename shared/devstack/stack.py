@@ -21,10 +21,20 @@ KAFKA_PORT = int(os.environ.get("LSQ_KAFKA_PORT", "9092"))
 
 
 def discover_services() -> list[str]:
-    """Services that exist in this checkout (a package with a worker), in port order."""
+    """Services that exist in this checkout (a package with an app factory), in port order."""
     found = [p.name for p in (REPO_ROOT / "services").iterdir()
-             if (p / "__init__.py").exists() and (p / "worker.py").exists()]
+             if (p / "__init__.py").exists() and p.name in SERVICE_PORTS]
     return sorted(found, key=lambda name: (SERVICE_PORTS.get(name, 9999), name))
+
+
+def has_worker(service: str) -> bool:
+    """Whether the service runs a worker process besides its web process (the portal does not)."""
+    return (REPO_ROOT / "services" / service / "worker.py").exists()
+
+
+def has_database(service: str) -> bool:
+    """Whether the service keeps a database of its own (migrations to apply before start)."""
+    return (REPO_ROOT / "services" / service / "migrations").is_dir()
 
 
 def _alive(pid: int | None) -> bool:
@@ -106,13 +116,16 @@ class Stack:
             if not _alive(_read_pid(self._pid_file(f"{service}-web"))):
                 stale.unlink()
         # Migrate once before the web workers start, so they do not race for it.
-        subprocess.run([sys.executable, "-m", "shared.cli", "migrate", service], cwd=REPO_ROOT, env=env, check=True)
+        if has_database(service):
+            subprocess.run([sys.executable, "-m", "shared.cli", "migrate", service], cwd=REPO_ROOT, env=env,
+                           check=True)
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         self._spawn(f"{service}-web", [gunicorn, "--workers", str(self.web_workers), "--threads", str(WEB_THREADS),
                                        "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "20",
                                        "--access-logfile", "-", "--name", f"lsq-{service}",
                                        f"services.{service}:create_app()"], env)
-        self._spawn(f"{service}-worker", [sys.executable, "-m", f"services.{service}.worker"], env)
+        if has_worker(service):
+            self._spawn(f"{service}-worker", [sys.executable, "-m", f"services.{service}.worker"], env)
 
     def wait_ready(self, service: str, timeout: float = 120) -> bool:
         url = f"http://127.0.0.1:{service_port(service)}/readyz"
@@ -139,8 +152,9 @@ class Stack:
             ready = self.wait_ready(service)
             ok &= ready
             port = service_port(service)
-            say(f"{service:<10} {'ready' if ready else 'NOT READY'}  http://127.0.0.1:{port}/docs  "
-                f"(logs: {self.var}/logs/{service}-web.log, {service}-worker.log)")
+            where = f"http://127.0.0.1:{port}/" if service == "portal" else f"http://127.0.0.1:{port}/docs"
+            logs = f"{service}-web.log" + (f", {service}-worker.log" if has_worker(service) else "")
+            say(f"{service:<10} {'ready' if ready else 'NOT READY'}  {where}  (logs: {self.var}/logs/{logs})")
         return ok
 
     def down(self, say=print) -> None:
@@ -164,7 +178,7 @@ class Stack:
         rows.append(("kafka", f"running ({_read_pid(broker.pid_file)}) on {broker.bootstrap}"
                      if _alive(_read_pid(broker.pid_file)) else "stopped"))
         for service in discover_services():
-            for kind in ("web", "worker"):
+            for kind in ("web", "worker") if has_worker(service) else ("web",):
                 pid = _read_pid(self._pid_file(f"{service}-{kind}"))
                 state = f"running ({pid})" if _alive(pid) else "stopped"
                 if kind == "web" and _alive(pid):

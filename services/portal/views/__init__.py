@@ -1,0 +1,8 @@
+"""The portal's areas, one blueprint each: sign-in, readers, staff, managers, administrators."""
+from services.portal.views.admin import bp as admin
+from services.portal.views.auth import bp as auth
+from services.portal.views.manage import bp as manage
+from services.portal.views.reader import bp as reader
+from services.portal.views.staff import bp as staff
+
+AREAS = [auth, reader, staff, manage, admin]
