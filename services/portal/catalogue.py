@@ -1,6 +1,6 @@
 """The portal's message catalogues: one per area, kept in step with the pages.
 
-    python -m services.portal.catalogue update    # add new texts (empty) to each area's .po, drop gone ones
+    python -m services.portal.catalogue update [AREA]  # add new texts (empty) to the .po, drop gone ones
     python -m services.portal.catalogue compile   # .po → .mo (``make`` does this before up and test)
     python -m services.portal.catalogue check     # list texts without a Chinese translation (exit 1 if any)
 
@@ -65,9 +65,12 @@ def load(area: str) -> Catalog:
         return read_po(handle, locale="zh_Hans_CN")
 
 
-def update() -> None:
-    """Bring every area's .po in line with the sources: new texts added untranslated, gone ones dropped."""
+def update(only: str | None = None) -> None:
+    """Bring an area's .po (every area's by default) in line with the sources: new texts added
+    untranslated, gone ones dropped, translations kept."""
     for area, messages in extract().items():
+        if only and area != only:
+            continue
         old = load(area)
         new = Catalog(locale="zh_Hans_CN", project="LSQ portal", domain="messages")
         for text, places in sorted(messages.items()):
@@ -111,7 +114,7 @@ def untranslated() -> list[str]:
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "update":
-        update()
+        update(argv[1] if len(argv) > 1 else None)
     elif command == "compile":
         for path in compile_all():
             print(path.relative_to(PORTAL))
