@@ -56,16 +56,21 @@ def database_url(service: str) -> str:
     return f"sqlite:///{data / (service + '.db')}"
 
 
-def jwt_secret() -> str:
-    """HS256 secret: ``LSQ_JWT_SECRET``, else one generated once into ``var/jwt-secret``."""
-    secret = os.environ.get("LSQ_JWT_SECRET")
+def generated_secret(variable: str, file_name: str) -> str:
+    """The secret in ``variable``, else one generated once into ``var/<file_name>`` (only the owner reads it)."""
+    secret = os.environ.get(variable)
     if secret:
         return secret
-    path = var_dir() / "jwt-secret"
+    path = var_dir() / file_name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def jwt_secret() -> str:
+    """HS256 secret: ``LSQ_JWT_SECRET``, else one generated once into ``var/jwt-secret``."""
+    return generated_secret("LSQ_JWT_SECRET", "jwt-secret")
 
 
 @dataclass

@@ -2,25 +2,12 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 
-from shared.config import SERVICE_PORTS, _env, var_dir
+from shared.config import SERVICE_PORTS, _env, generated_secret
 
 #: The services whose APIs the portal calls, and the word a person reads when one is down.
 SERVICES = ("directory", "feedback", "evaluation", "training", "incentive")
-
-
-def _secret_key() -> str:
-    """``LSQ_PORTAL_SECRET_KEY``, else one generated once into ``var/portal-secret``."""
-    key = os.environ.get("LSQ_PORTAL_SECRET_KEY")
-    if key:
-        return key
-    path = var_dir() / "portal-secret"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 @dataclass
@@ -45,7 +32,7 @@ class PortalSettings:
                              or f"http://127.0.0.1:{port}").rstrip("/")
         values = dict(
             service_urls=urls,
-            secret_key=overrides.pop("secret_key", None) or _secret_key(),
+            secret_key=overrides.pop("secret_key", None) or generated_secret("LSQ_PORTAL_SECRET_KEY", "portal-secret"),
             secure_cookies=_env("portal", "SECURE_COOKIES", "1") not in ("0", "false", "no"),
             timeout_seconds=float(_env("portal", "TIMEOUT", "10")),
             public_url=(_env("portal", "PUBLIC_URL", "") or "").rstrip("/"),
