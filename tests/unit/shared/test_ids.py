@@ -7,7 +7,9 @@ from hypothesis import given, strategies as st
 from shared import ids
 
 
-def test_time_ordered_id_is_a_version_7_uuid_with_the_current_time():
+def test_time_ordered_id_is_a_version_7_uuid_with_the_current_time(monkeypatch):
+    # as in a fresh process: a test that set the clock ahead left later ids at that time (they only grow)
+    monkeypatch.setattr(ids, "_last_millis", 0)
     before = time.time_ns() // 1_000_000
     text = ids.time_ordered_id()
     after = time.time_ns() // 1_000_000
