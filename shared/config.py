@@ -33,8 +33,10 @@ def var_dir() -> Path:
 
 
 def _env(service: str, name: str, default: str | None = None) -> str | None:
-    """``LSQ_<SERVICE>_<NAME>`` wins over ``<NAME>`` so one service can be pointed elsewhere."""
-    return os.environ.get(f"LSQ_{service.upper()}_{name}") or os.environ.get(name) or default
+    """``LSQ_<SERVICE>_<NAME>`` wins over ``LSQ_<NAME>`` and ``<NAME>``, so one service can be pointed
+    elsewhere (``LSQ_JWT_PUBLIC_KEY`` as the README names it, ``DATABASE_URL`` as deployments do)."""
+    return (os.environ.get(f"LSQ_{service.upper()}_{name}") or os.environ.get(f"LSQ_{name}")
+            or os.environ.get(name) or default)
 
 
 def service_port(service: str) -> int:
