@@ -3,19 +3,22 @@
 Tokens carry ``role``, and for branch-scoped roles ``branch_id``; staff tokens carry ``staff_id``.
 HS256 with a shared secret for local runs (``lsq token``), RS256 with a configured public key for a
 real identity provider. Every endpoint declares who may call it with ``@access(...)``; endpoints
-readers may use without an account say ``@access(anonymous=True)``.
+readers may use without an account say ``@access(anonymous=True)``. ``sign_token`` makes the tokens
+the directory hands out at staff sign-in, signed whichever of the two ways the services verify.
 """
 from __future__ import annotations
 
 import functools
+import os
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import jwt
 from flask import current_app, g, request
 
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import DomainError, Forbidden, Unauthorized
 
 ROLES = ("reader", "staff", "supervisor", "branch_manager", "network_admin", "auditor", "service")
 #: Roles that see every branch; the others see only the branch in their token.
@@ -63,6 +66,13 @@ def issue_token(secret: str, role: str, *, staff_id: str | None = None, branch_i
                 subject: str | None = None, ttl_seconds: int = 12 * 3600, issued_at: int | None = None) -> str:
     """An HS256 token for the local secret (``lsq token``, tests, the demo), valid from ``issued_at``
     (default now, seconds since the epoch) for ``ttl_seconds``."""
+    claims = _claims(role, staff_id=staff_id, branch_id=branch_id, subject=subject, ttl_seconds=ttl_seconds,
+                     issued_at=issued_at)
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def _claims(role: str, *, staff_id: str | None, branch_id: str | None, subject: str | None, ttl_seconds: int,
+            issued_at: int | None) -> dict:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     now = int(time.time()) if issued_at is None else issued_at
@@ -72,7 +82,83 @@ def issue_token(secret: str, role: str, *, staff_id: str | None = None, branch_i
         claims["staff_id"] = staff_id
     if branch_id:
         claims["branch_id"] = branch_id
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return claims
+
+
+class SigningUnavailable(DomainError):
+    """This process cannot sign tokens the services would accept (no or a wrong private key): 503."""
+
+    status = 503
+    code = "token_signing_unavailable"
+
+
+def _configured(service: str, name: str) -> str | None:
+    """``LSQ_<SERVICE>_<NAME>``, else ``LSQ_<NAME>``."""
+    return os.environ.get(f"LSQ_{service.upper()}_{name}") or os.environ.get(f"LSQ_{name}")
+
+
+def sign_token(settings, role: str, *, staff_id: str | None = None, branch_id: str | None = None,
+               subject: str | None = None, ttl_seconds: int, issued_at: int | None = None) -> str:
+    """A token every service accepts (see ``decode_token``), signed the way ``settings`` verify:
+
+    - HS256 with the shared secret where no public key is configured (local runs);
+    - RS256 where ``LSQ_JWT_PUBLIC_KEY`` is configured: with the private key of
+      ``LSQ_JWT_PRIVATE_KEY`` or ``LSQ_JWT_PRIVATE_KEY_FILE`` (``LSQ_<SERVICE>_...`` wins), which
+      must belong to that public key, and the issuer of ``settings`` or ``LSQ_JWT_ISSUER``.
+
+    Raises ``SigningUnavailable`` (503) when RS256 is configured without a usable private key.
+    """
+    claims = _claims(role, staff_id=staff_id, branch_id=branch_id, subject=subject, ttl_seconds=ttl_seconds,
+                     issued_at=issued_at)
+    if not settings.jwt_public_key:
+        return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    issuer = settings.jwt_issuer or _configured(settings.service, "JWT_ISSUER")
+    if issuer:
+        claims["iss"] = issuer
+    return jwt.encode(claims, _private_key(settings), algorithm="RS256")
+
+
+def check_signing(settings) -> None:
+    """Raise ``SigningUnavailable`` (503) unless ``sign_token`` can sign for ``settings``."""
+    if settings.jwt_public_key:
+        _private_key(settings)
+
+
+def _private_key(settings):
+    """The configured RS256 private key, checked against the public key the services verify with."""
+    pem = _configured(settings.service, "JWT_PRIVATE_KEY")
+    key_file = _configured(settings.service, "JWT_PRIVATE_KEY_FILE")
+    if not pem and key_file:
+        try:
+            pem = Path(key_file).read_text()
+        except OSError:
+            raise SigningUnavailable("the file named by LSQ_JWT_PRIVATE_KEY_FILE cannot be read",
+                                     "无法读取令牌签名私钥文件，暂时无法登录") from None
+    if not pem:
+        raise SigningUnavailable(
+            "sign-in is not available: RS256 tokens are configured (LSQ_JWT_PUBLIC_KEY) but no private key "
+            "to sign them (LSQ_JWT_PRIVATE_KEY or LSQ_JWT_PRIVATE_KEY_FILE)",
+            "系统未配置令牌签名私钥，暂时无法登录")
+    return _matching_private_key(pem, settings.jwt_public_key)
+
+
+@functools.lru_cache(maxsize=4)
+def _matching_private_key(private_pem: str, public_pem: str):
+    # Loaded and compared once per key pair: a key that does not match would sign tokens that
+    # every service then refuses, which is better said at once.
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+    try:
+        key = load_pem_private_key(private_pem.encode(), password=None)
+        public = load_pem_public_key(public_pem.encode())
+    except (ValueError, TypeError):
+        raise SigningUnavailable("the configured private key is not an unencrypted RSA key in PEM",
+                                 "令牌签名私钥格式无效，暂时无法登录") from None
+    if not (isinstance(key, RSAPrivateKey) and isinstance(public, RSAPublicKey)
+            and key.public_key().public_numbers() == public.public_numbers()):
+        raise SigningUnavailable("the configured private key does not belong to LSQ_JWT_PUBLIC_KEY",
+                                 "令牌签名私钥与验证公钥不匹配，暂时无法登录")
+    return key
 
 
 def decode_token(token: str, settings) -> Principal:

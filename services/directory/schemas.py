@@ -1,7 +1,8 @@
 """Request and response schemas of the directory API."""
 from marshmallow import Schema, fields, validate
 
-from services.directory.model import LEAVE_REASONS, SERVICE_POINT_KINDS, STAFF_ROLES, STAFF_STATUSES
+from services.directory.model import (LEAVE_REASONS, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, SERVICE_POINT_KINDS,
+                                     STAFF_ROLES, STAFF_STATUSES)
 from shared.web import PageArgs, page_schema
 
 _name = dict(required=True, validate=validate.Length(min=1, max=200))
@@ -60,6 +61,8 @@ class Staff(StaffIn):
     id = fields.String()
     status = fields.String()
     left_on = fields.Date(allow_none=True)
+    has_account = fields.Boolean(metadata={"description": "whether the staff member has a password to sign in "
+                                                          "with (in GET /staff and GET /staff/{id})"})
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 
@@ -78,6 +81,62 @@ class TransferIn(Schema):
 class LeaveIn(Schema):
     left_on = fields.Date(load_default=None, allow_none=True)
     reason = fields.String(load_default="resigned", validate=validate.OneOf(LEAVE_REASONS))
+
+
+# -- sign-in accounts ----------------------------------------------------------------------------
+_PASSWORD_RULES = (f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, not only digits, "
+                   "not the employee number")
+
+
+class Invitation(Schema):
+    staff_id = fields.String()
+    token = fields.String(metadata={"description": "the one-time token: shown only in this answer"})
+    expires_at = fields.AwareDateTime()
+    activation_path = fields.String(metadata={"description": "the portal's page for the token: /activate/<token>"})
+
+
+class ActivationIn(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(required=True, metadata={"description": _PASSWORD_RULES})
+
+
+class Activation(Schema):
+    staff_id = fields.String()
+    employee_number = fields.String()
+    name = fields.String()
+    password_set_at = fields.AwareDateTime()
+
+
+class SignInIn(Schema):
+    employee_number = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class SessionStaff(Schema):
+    staff_id = fields.String()
+    employee_number = fields.String()
+    name = fields.String()
+    role = fields.String()
+    branch_id = fields.String()
+    branch_name_zh = fields.String()
+    branch_name_en = fields.String()
+
+
+class Session(Schema):
+    token = fields.String(metadata={"description": "JWT for the Authorization header: Bearer <token>"})
+    token_type = fields.String(metadata={"description": "always Bearer"})
+    expires_at = fields.AwareDateTime()
+    staff = fields.Nested(SessionStaff)
+
+
+class Account(Schema):
+    staff_id = fields.String()
+    has_password = fields.Boolean()
+    locked_until = fields.AwareDateTime(allow_none=True, metadata={"description": "set while locked"})
+    failed_attempts = fields.Integer(metadata={"description": "consecutive failed sign-ins"})
+    last_login_at = fields.AwareDateTime(allow_none=True)
+    invitation_pending_until = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "expiry of the invitation still usable, if any"})
 
 
 BranchPage = page_schema(Branch, "BranchPage")
