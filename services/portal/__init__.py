@@ -5,6 +5,7 @@ with the signed-in user's own token (``services.portal.web.api``).
 """
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,6 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
     )
     app.config.update(config)
+    proxy_hops = int(os.environ.get("LSQ_PORTAL_PROXY_HOPS") or "0")
+    if proxy_hops:  # behind the network's own reverse proxy: the browser's address is in X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy_hops, x_proto=proxy_hops)
     if not app.testing:
         from shared import logs
         logs.configure("portal")

@@ -56,8 +56,14 @@ def token() -> str | None:
 
 
 def api(service: str, method: str, path: str, **kwargs):
-    """Call ``service`` as the signed-in user (or anonymously, for reader pages)."""
-    return services().call(service, method, path, token=token(), **kwargs)
+    """Call ``service`` as the signed-in user (or anonymously, for reader pages).
+
+    The browser's address goes along in ``X-Forwarded-For``: the services' per-client limits
+    (readers' complaints, sign-ins) then count each reader, not the portal, where they trust one
+    proxy hop (``LSQ_PROXY_HOPS=1``, as ``lsq up`` starts them behind the portal).
+    """
+    headers = {"X-Forwarded-For": request.remote_addr or "", **kwargs.pop("headers", {})}
+    return services().call(service, method, path, token=token(), headers=headers, **kwargs)
 
 
 def api_or_none(service: str, method: str, path: str, **kwargs):

@@ -79,6 +79,10 @@ class Stack:
             metrics_dir = self.var / "metrics" / service
             metrics_dir.mkdir(parents=True, exist_ok=True)
             env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+            if service != "portal":
+                # On loopback behind the portal, which passes each browser's address on: the
+                # readers' per-client limits count readers, not the portal.
+                env.setdefault("LSQ_PROXY_HOPS", "1")
         return env
 
     # -- Kafka ---------------------------------------------------------------------------------

@@ -84,8 +84,8 @@ def sign_in():
             errors["password"] = [_("Enter your password.")]
         if not errors:
             try:
-                answer = web.services().call("directory", "POST", "/auth/login",
-                                             json={"employee_number": number, "password": password})
+                answer = web.api("directory", "POST", "/auth/login",
+                                 json={"employee_number": number, "password": password})
                 lang = session.get("lang")
                 _start_session(answer)
                 if lang:
@@ -119,8 +119,7 @@ def activate(invitation: str):
             web.keep_form({}, {"password_again": [_("The two passwords differ.")]})
             return render_template("auth/activate.html", invitation=invitation, hide_sign_in=True), 422
         try:
-            web.services().call("directory", "POST", "/accounts/activate",
-                                json={"token": invitation, "password": password})
+            web.api("directory", "POST", "/accounts/activate", json={"token": invitation, "password": password})
         except ApiError as error:
             web.keep_form({}, i18n.field_errors(error), i18n.api_message(error))
             return render_template("auth/activate.html", invitation=invitation, hide_sign_in=True), error.status

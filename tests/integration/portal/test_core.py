@@ -87,3 +87,34 @@ def test_signed_in_user_sees_name_and_role_not_ids(browser_client, network):
     sign_in_as(browser_client, "branch_manager", staff_id=manager["id"], branch_id=network["branch"]["id"], name="张馆长")
     html = browser_client.get("/about").get_data(as_text=True)
     assert "张馆长" in html and "分馆馆长" in html and manager["id"] not in html
+
+
+def test_calls_carry_the_users_token_and_the_browsers_address(portal, network):
+    """The services' access rules and per-client limits see the person, not the portal."""
+    seen = []
+
+    class Recorder:
+        def request(self, method, url, **kwargs):
+            seen.append((method, url, kwargs["headers"]))
+
+            class Answer:
+                status_code, content = 200, b"{}"
+
+                def json(self):
+                    return {}
+            return Answer()
+
+        def mount(self, *args):
+            pass
+
+    from services.portal import web
+    from services.portal.api_client import Services
+    portal.extensions["portal"].services = Services(portal.extensions["portal"].settings.service_urls,
+                                                    session=Recorder())
+    with portal.test_request_context("/", environ_base={"REMOTE_ADDR": "203.0.113.7"}):
+        from flask import session
+        session["token"] = "the-users-token"
+        web.api("feedback", "GET", "/complaints")
+    [(method, url, headers)] = seen
+    assert method == "GET" and url.endswith("/complaints")
+    assert headers["Authorization"] == "Bearer the-users-token" and headers["X-Forwarded-For"] == "203.0.113.7"
