@@ -2,7 +2,7 @@
 
     python -m services.portal.catalogue update [AREA]  # add new texts (empty) to the .po, drop gone ones
     python -m services.portal.catalogue compile   # .po → .mo (``make`` does this before up and test)
-    python -m services.portal.catalogue check     # list texts without a Chinese translation (exit 1 if any)
+    python -m services.portal.catalogue check     # texts without a Chinese translation, or with two (exit 1)
 
 An area is ``templates/<area>/`` with ``views/<area>.py``; everything else (the layout, errors,
 labels, sign-in) is ``common``. English texts are the message ids, so only Chinese is translated.
@@ -111,6 +111,21 @@ def untranslated() -> list[str]:
     return missing
 
 
+def conflicts() -> list[str]:
+    """Texts translated differently in two areas: the catalogues are merged into one, so only one
+    translation would show everywhere. Give such texts distinct English wording instead."""
+    seen: dict[str, tuple[str, str]] = {}
+    found = []
+    for area in AREAS:
+        for entry in load(area):
+            if not entry.id or not entry.string:
+                continue
+            if entry.id in seen and seen[entry.id][1] != entry.string:
+                found.append(f"{entry.id!r}: {seen[entry.id][0]} says {seen[entry.id][1]!r}, {area} says {entry.string!r}")
+            seen.setdefault(entry.id, (area, entry.string))
+    return found
+
+
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "update":
@@ -119,10 +134,10 @@ def main(argv: list[str]) -> int:
         for path in compile_all():
             print(path.relative_to(PORTAL))
     elif command == "check":
-        missing = untranslated()
-        for line in missing:
+        problems = untranslated() + conflicts()
+        for line in problems:
             print(line)
-        return 1 if missing else 0
+        return 1 if problems else 0
     else:
         print(__doc__)
         return 2

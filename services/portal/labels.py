@@ -38,7 +38,7 @@ LABELS: dict[str, dict] = {
     "grade": {"excellent": _l("Excellent"), "good": _l("Good"), "satisfactory": _l("Satisfactory"),
               "unsatisfactory": _l("Unsatisfactory")},
     "rater_type": {"reader": _l("Readers"), "supervisor": _l("Supervisor"), "peer": _l("Peers"), "self": _l("Self")},
-    "cycle_state": {"draft": _l("Draft"), "open": _l("Open"), "closed": _l("Closed"), "published": _l("Published")},
+    "cycle_state": {"draft": _l("Draft"), "open": _l("In progress"), "closed": _l("Closed"), "published": _l("Published")},
     "sanction_level": {
         "notice": _l("Notice"), "verbal_warning": _l("Verbal warning"), "written_warning": _l("Written warning"),
         "improvement_plan": _l("Improvement plan"), "referral": _l("Referral"),
@@ -53,7 +53,7 @@ LABELS: dict[str, dict] = {
         "enrolled": _l("Enrolled"), "waitlisted": _l("On the waiting list"), "cancelled": _l("Cancelled"),
         "completed": _l("Completed"), "failed": _l("Not passed"), "absent": _l("Absent"),
     },
-    "requirement_status": {"open": _l("Open"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
+    "requirement_status": {"open": _l("Still to do"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
                            "waived": _l("Waived")},
     "requirement_kind": {
         "onboarding": _l("Onboarding"), "regulation": _l("Regulation course"), "recurrent": _l("Renewal"),
