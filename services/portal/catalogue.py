@@ -49,7 +49,8 @@ def extract() -> dict[str, dict[str, list[str]]]:
                                                                      options=options):
             for text in (message if isinstance(message, tuple) else (message,)):
                 if text:
-                    found[area_of(path)].setdefault(text, []).append(f"{path.relative_to(PORTAL)}:{line}")
+                    where = path.relative_to(PORTAL) if path.is_relative_to(PORTAL) else path
+                    found[area_of(path)].setdefault(text, []).append(f"{where}:{line}")
     return found
 
 
