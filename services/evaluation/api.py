@@ -244,7 +244,8 @@ def appeal(data, evaluation_id):
 @blp.response(200, schemas.AppealPage)
 def list_appeals(args):
     """Appeals to decide (branch managers: their branch) / 申诉列表"""
-    items, total = service.list_appeals(db(), auth.current(), args.get("status"), args["page"], args["page_size"])
+    items, total = service.list_appeals(db(), auth.current(), args.get("status"), args["page"], args["page_size"],
+                                        branch_id=args.get("branch_id"))
     return page(items, total, args)
 
 

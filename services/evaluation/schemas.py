@@ -234,6 +234,7 @@ class AppealIn(Schema):
 
 class AppealQuery(PageArgs):
     status = fields.String(validate=validate.OneOf(("pending", "upheld", "revised")))
+    branch_id = fields.String(**_id, metadata={"description": "appeals of one branch's staff"})
 
 
 class DecisionIn(Schema):

@@ -731,13 +731,18 @@ def file_appeal(db: Database, actor: Principal, evaluation_id: str, reason: str)
     return _appeal_out(appeal)
 
 
-def list_appeals(db: Database, actor: Principal, status: str | None, page: int, page_size: int):
-    """A page of appeals, oldest first (branch roles: their branch), and the total."""
+def list_appeals(db: Database, actor: Principal, status: str | None, page: int, page_size: int,
+                 branch_id: str | None = None):
+    """A page of appeals, oldest first (branch roles: their branch; ``branch_id``: one branch), and the total."""
+    if branch_id is not None:
+        actor.require_branch(branch_id)
     with db.read() as conn:
         a = store.appeals
         conditions = [a.c.status == status] if status else []
         if actor.branch_filter() is not None:
             conditions.append(a.c.branch_id == actor.branch_filter())
+        if branch_id is not None:
+            conditions.append(a.c.branch_id == branch_id)
         rows, total = page_of(conn, select(a).where(*conditions), [a.c.filed_at, a.c.id], page, page_size)
         return [_appeal_out(x) for x in rows], total
 

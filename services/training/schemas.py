@@ -137,7 +137,8 @@ class SessionQuery(PageArgs):
     course_id = fields.String()
     branch_id = fields.String()
     status = fields.String(validate=validate.OneOf(("scheduled", "cancelled")))
-    from_date = fields.Date()
+    from_date = fields.Date(metadata={"description": "sessions starting on or after this local day"})
+    to_date = fields.Date(metadata={"description": "sessions starting before this local day (not on it)"})
 
 
 class CancelIn(Schema):

@@ -544,6 +544,9 @@ def list_sessions(db: Database, filters: dict, page: int, page_size: int):
     if filters.get("from_date") is not None:
         query = query.where(s.starts_at >= datetime.combine(filters["from_date"], datetime.min.time(),
                                                             tzinfo=timezone()))
+    if filters.get("to_date") is not None:
+        query = query.where(s.starts_at < datetime.combine(filters["to_date"], datetime.min.time(),
+                                                           tzinfo=timezone()))
     with db.read() as conn:
         items, total = page_of(conn, query, [s.starts_at, s.id], page, page_size)
         return [_session_view(conn, item) for item in items], total

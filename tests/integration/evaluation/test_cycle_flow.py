@@ -185,6 +185,12 @@ def test_full_cycle(app, client, network):
                        json={"reason": "again and again"}).status_code == 409
     pending = client.get("/appeals?status=pending", headers=staff_auth(boss1, b1, "branch_manager")).json
     assert [a["id"] for a in pending["items"]] == [appeal.json["id"]]
+    # one branch's appeals: the network admin filters by branch; a manager may name only their own
+    assert [a["id"] for a in client.get(f"/appeals?branch_id={b1}", headers=ADMIN).json["items"]] == [appeal.json["id"]]
+    assert client.get(f"/appeals?branch_id={b2}", headers=ADMIN).json["items"] == []
+    assert client.get(f"/appeals?status=pending&branch_id={b1}",
+                      headers=staff_auth(boss1, b1, "branch_manager")).json["total"] == 1
+    assert client.get(f"/appeals?branch_id={b2}", headers=staff_auth(boss1, b1, "branch_manager")).status_code == 403
     no_score = client.post(f"/appeals/{appeal.json['id']}/decision", headers=staff_auth(boss1, b1, "branch_manager"),
                            json={"decision": "revise", "reason": "complaint misattributed"})
     assert no_score.status_code == 422 and "score" in no_score.json["errors"]

@@ -147,6 +147,28 @@ def test_sessions_waiting_list_and_enrolment_rules(db, directory, client):
     assert {e["branch_id"] for e in client.get(f"/sessions/{session}/enrolments", headers=sup).json["items"]} == {branch}
 
 
+def test_sessions_listed_before_or_from_a_day(db, directory, client):
+    """``from_date`` and ``to_date`` split a branch's sessions into coming and past ones (local days)."""
+    branch, other = directory.branch(), directory.branch("EAST")
+    past, coming, network_wide, elsewhere = (_session(client, "RS-101", branch_id=b).json["id"]
+                                             for b in (branch, branch, None, other))
+    with db.transaction() as conn:  # it took place two days ago
+        conn.execute(update(store.sessions).where(store.sessions.c.id == past).values(
+            starts_at=utcnow() - timedelta(days=2), ends_at=utcnow() - timedelta(days=2) + timedelta(hours=8)))
+    today = service.today()
+
+    def listed(**args):
+        found = client.get("/sessions", query_string={"branch_id": branch, "page_size": 500, **args}, headers=ADMIN)
+        assert found.status_code == 200, found.json
+        return [s["id"] for s in found.json["items"] if s["id"] in (past, coming, network_wide, elsewhere)]
+
+    assert listed(to_date=today.isoformat()) == [past]
+    assert set(listed(from_date=today.isoformat())) == {coming, network_wide}
+    assert set(listed()) == {past, coming, network_wide}  # without either: as before
+    assert listed(from_date=today.isoformat(), to_date=today.isoformat()) == []
+    assert client.get("/sessions?to_date=soon", headers=ADMIN).status_code == 422
+
+
 def test_session_validation(directory, client):
     branch = directory.branch()
     r = _session(client, "RS-101", capacity=0, place=None)
