@@ -150,8 +150,9 @@ def get_sanction(sanction_id):
     return result
 
 
+# Supervisors and branch managers are staff too: they acknowledge and appeal their own sanctions.
 @blp.post("/sanctions/<sanction_id>/acknowledge")
-@access("staff")
+@access("staff", "supervisor", "branch_manager")
 @blp.response(200, schemas.Sanction)
 def acknowledge(sanction_id):
     """The staff member acknowledges a sanction or notice / 员工确认收到处分"""
@@ -159,7 +160,7 @@ def acknowledge(sanction_id):
 
 
 @blp.post("/sanctions/<sanction_id>/appeal")
-@access("staff")
+@access("staff", "supervisor", "branch_manager")
 @blp.arguments(schemas.AppealIn)
 @blp.response(200, schemas.Sanction)
 def appeal(data, sanction_id):

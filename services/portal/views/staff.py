@@ -25,9 +25,8 @@ bp = Blueprint("staff", __name__, url_prefix="/me")
 
 #: Who has a "my page": every role a staff member's own token may have (network_admin passes too).
 ROLES = ("staff", "supervisor", "branch_manager")
-#: Roles the incentive API lets acknowledge and appeal their own sanctions (POST
-#: /sanctions/{id}/acknowledge and /appeal are ``@access("staff")``; network_admin always passes).
-SANCTION_ACTION_ROLES = ("staff",)
+#: Roles the incentive API lets acknowledge and appeal their own sanctions (network_admin always passes).
+SANCTION_ACTION_ROLES = ("staff", "supervisor", "branch_manager")
 
 web.add_nav("staff.overview", _l("My page"), roles=ROLES, order=10)
 web.add_nav("staff.evaluations", _l("My evaluations"), roles=ROLES, order=11)

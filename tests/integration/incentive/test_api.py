@@ -207,3 +207,16 @@ def test_award_approval_and_points_settlement(client, runner, time_machine):
     standing = client.get(f"/staff/{staff}/standing", headers=manager).json
     assert standing["awards_this_year"]["granted_amount"] == "950.00"
     assert [a["tier"] for a in standing["awards_this_year"]["items"]] == ["B", "points_credit"]
+
+
+def test_supervisors_and_managers_acknowledge_and_appeal_their_own_sanctions_only(client, runner):
+    boss = _staff(runner)
+    r = client.post("/violations", json={"staff_id": boss, "category": "attitude", "description": "Rude on the phone"},
+                    headers=ADMIN)
+    sanction = r.json["sanctions"][0]["id"]
+    assert client.post(f"/sanctions/{sanction}/acknowledge",
+                       headers=auth("supervisor", staff_id="another-supervisor", branch_id=B)).status_code == 403
+    own = auth("branch_manager", staff_id=boss, branch_id=B)
+    assert client.post(f"/sanctions/{sanction}/acknowledge", headers=own).json["status"] == "acknowledged"
+    assert client.post(f"/sanctions/{sanction}/appeal", json={"reason": "x"},
+                       headers=auth("supervisor", staff_id="another-supervisor", branch_id=B)).status_code == 403

@@ -544,8 +544,8 @@ def test_supervisors_and_managers_have_their_own_page(browser_client, world):
     for path in PAGES:
         r = browser_client.get(path)
         assert r.status_code == 200 and "李主管" in r.get_data(as_text=True), path
-    # the incentive API lets only the staff role acknowledge or appeal: the page says so instead of failing
-    assert "目前仅普通馆员可在此确认或申诉处分" in visible(browser_client.get("/me/standing").get_data(as_text=True))
+    # supervisors act on their own sanctions like everyone (no "staff only" note any more)
+    assert "目前仅普通馆员可在此确认或申诉处分" not in visible(browser_client.get("/me/standing").get_data(as_text=True))
 
 
 def test_an_account_without_a_staff_record_gets_a_plain_page(browser_client):
