@@ -60,7 +60,10 @@ def when(value, style: str = "medium") -> str:
     moment = _moment(value)
     if moment is None:
         return ""
-    return format_datetime(moment, "yyyy-MM-dd HH:mm" if style == "short" else style)
+    if style == "short":
+        return format_datetime(moment, "yyyy-MM-dd HH:mm")
+    # to the minute: Babel's own "medium" shows seconds, which nobody reads on a deadline
+    return format_datetime(moment, "yyyy年M月d日 HH:mm" if i18n.is_chinese() else "MMM d, yyyy, HH:mm")
 
 
 def day(value) -> str:
