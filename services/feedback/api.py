@@ -81,8 +81,13 @@ def erase_own_contact(code):
 @blp.arguments(schemas.ComplaintQuery(), location="query")
 @blp.response(200, schemas.ComplaintPage)
 def list_complaints(args):
-    """List complaints (own branch; staff: resolved complaints about themselves) / 投诉列表"""
-    filters = {k: args.get(k) for k in ("status", "branch_id", "staff_id", "category", "severity")}
+    """List complaints (own branch; staff: resolved complaints about themselves) / 投诉列表
+
+    Filters combine (all must hold): statuses, severities, categories (repeat a parameter for
+    several), SLA state now (``at_risk``, ``breached``), ``escalated``, the handler
+    (``assigned_to`` or ``mine``) and the local days of filing (``filed_from``–``filed_to``).
+    Newest first. / 可按状态、严重程度、时限状态、处理人、受理日期组合筛选。"""
+    filters = {k: v for k, v in args.items() if k not in ("page", "page_size")}
     items, total = service.list_complaints(db(), auth.current(), filters, args["page"], args["page_size"])
     return page(items, total, args)
 

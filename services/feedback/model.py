@@ -41,12 +41,34 @@ AT_RISK_FRACTION = 0.8
 DEFAULT_CONTACT_RETENTION_DAYS = 90
 
 
+#: How the error messages name statuses and actions (English, Chinese): people read them, so no codes.
+STATUS_WORDS = {
+    "new": ("new", "新投诉"), "acknowledged": ("acknowledged", "已受理"), "investigating": ("under investigation", "调查中"),
+    "waiting_on_reader": ("waiting on the reader", "等待读者答复"), "resolved": ("resolved", "已处理"),
+    "closed": ("closed", "已关闭"),
+}
+ACTION_WORDS = {
+    "acknowledge": ("acknowledged", "受理"), "investigate": ("investigated", "调查"),
+    "wait": ("put to wait on the reader", "转为等待读者答复"), "resolve": ("resolved", "办结"),
+    "close": ("closed", "关闭"), "reopen": ("reopened", "重新开启"), "assign": ("assigned", "指派处理人"),
+}
+
+
+def _words(codes, language: int) -> str:
+    words = [STATUS_WORDS.get(code, (code, code))[language] for code in codes]
+    if language:
+        return "、".join(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
 def next_status(status: str, action: str) -> str:
     """The status ``action`` leads to from ``status``, or 409 when the lifecycle forbids it."""
     allowed_from, target = TRANSITIONS[action]
     if status not in allowed_from:
-        raise Conflict(f"cannot {action} a complaint that is {status} (allowed from: {', '.join(allowed_from)})",
-                       f"投诉当前状态为 {status}，不能执行 {action}（允许的状态：{', '.join(allowed_from)}）",
+        done_en, done_zh = ACTION_WORDS[action]
+        raise Conflict(f"A complaint that is {_words([status], 0)} cannot be {done_en} "
+                       f"(only one that is {_words(allowed_from, 0)}).",
+                       f"投诉当前状态为“{_words([status], 1)}”，不能{done_zh}（仅限状态：{_words(allowed_from, 1)}）",
                        code="invalid_transition",
                        details={"status": status, "action": action, "allowed_from": list(allowed_from)})
     return target
@@ -55,7 +77,8 @@ def next_status(status: str, action: str) -> str:
 def check_assign(status: str) -> None:
     """A handler can be (re)assigned while the complaint is open."""
     if status not in OPEN_STATUSES:
-        raise Conflict(f"cannot assign a complaint that is {status}", f"投诉状态为 {status}，不能分派",
+        raise Conflict(f"A complaint that is {_words([status], 0)} cannot be assigned (only an open one).",
+                       f"投诉当前状态为“{_words([status], 1)}”，不能指派处理人（仅限未办结的投诉）",
                        code="invalid_transition", details={"status": status, "action": "assign"})
 
 

@@ -97,7 +97,11 @@ class Complaint(Schema):
     reopened_at = fields.AwareDateTime(allow_none=True)
     reopen_count = fields.Integer()
     acknowledge_due_at = fields.AwareDateTime(allow_none=True)
+    acknowledge_at_risk_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "when 80 % of the acknowledgement target's time is used up"})
     resolve_due_at = fields.AwareDateTime(allow_none=True, metadata={"description": "null while waiting on the reader"})
+    resolve_at_risk_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "when 80 % of the resolution target's time is used up (null while waiting on the reader)"})
     acknowledge_breached_at = fields.AwareDateTime(allow_none=True)
     resolve_breached_at = fields.AwareDateTime(allow_none=True)
     escalated_to = fields.String(allow_none=True)
@@ -111,12 +115,43 @@ class Complaint(Schema):
     updated_at = fields.AwareDateTime()
 
 
+def _one_or_more(choices, what: str):
+    """A query parameter that may be repeated (``?status=new&status=acknowledged``): any of them."""
+    return fields.List(fields.String(validate=validate.OneOf(choices)), validate=validate.Length(max=len(choices)),
+                       metadata={"description": f"{what}; repeat the parameter for several (any of them matches)"})
+
+
 class ComplaintQuery(PageArgs):
-    status = fields.String(validate=validate.OneOf(model.STATUSES))
+    """The filters of the complaint list; all given filters must hold (AND), each within the
+    caller's own scope (branch; staff: resolved complaints about themselves)."""
+
+    status = _one_or_more(model.STATUSES, "new, acknowledged, investigating, waiting_on_reader, resolved, closed")
     branch_id = fields.String()
-    staff_id = fields.String()
-    category = fields.String(validate=validate.OneOf(model.CATEGORIES))
-    severity = fields.String(validate=validate.OneOf(model.SEVERITIES))
+    staff_id = fields.String(metadata={"description": "the staff member the complaint is about"})
+    category = _one_or_more(model.CATEGORIES, "attitude, waiting, competence, environment, policy, other")
+    severity = _one_or_more(model.SEVERITIES, "low, normal, high, urgent")
+    at_risk = fields.Boolean(metadata={"description": "true: a running SLA target (acknowledgement while new, "
+                                                      "resolution while open and not waiting on the reader) has used "
+                                                      "80 % of its time and is not yet due; false: none has"})
+    breached = fields.Boolean(metadata={"description": "true: a target was missed (a breach was recorded, or a running "
+                                                       "target is past its due time and the sweep has not recorded it "
+                                                       "yet); false: none was"})
+    escalated = fields.Boolean(metadata={"description": "true: escalated to the branch manager after a breach"})
+    assigned_to = fields.String(validate=validate.Length(min=1, max=64),
+                                metadata={"description": "the handler's staff id"})
+    mine = fields.Boolean(metadata={"description": "true: handled by the caller (the token's staff id); "
+                                                   "false: handled by someone else or by nobody yet"})
+    filed_from = fields.Date(metadata={"description": "filed on or after this day: a local calendar day of the "
+                                                      "network's zone (Asia/Shanghai)"})
+    filed_to = fields.Date(metadata={"description": "filed on or before this day (included), a local calendar day "
+                                                    "of the network's zone (Asia/Shanghai)"})
+
+    @validates_schema
+    def _consistent(self, data, **_):
+        if data.get("filed_from") and data.get("filed_to") and data["filed_to"] < data["filed_from"]:
+            raise ValidationError("'filed_to' is before 'filed_from'", field_name="filed_to")
+        if data.get("mine") is not None and data.get("assigned_to"):
+            raise ValidationError("give either 'mine' or 'assigned_to'", field_name="mine")
 
 
 class NoteIn(Schema):

@@ -407,9 +407,15 @@ def complaint_history(db: Database, actor: Principal, complaint_id: str) -> list
     return history
 
 
-def list_complaints(db: Database, actor: Principal, filters: dict, page: int, page_size: int):
-    """Complaints a principal may see, filtered; staff see only resolved complaints about them."""
-    conditions = [c[name] == value for name, value in filters.items() if value is not None]
+def list_complaints(db: Database, actor: Principal, filters: dict, page: int, page_size: int,
+                    now: datetime | None = None):
+    """Complaints a principal may see, filtered; staff see only resolved complaints about them.
+
+    ``filters`` (see ``schemas.ComplaintQuery``) all hold together; SLA states are judged at
+    ``now``; filing days are local days of ``calendar_zone``. The caller's scope is added last,
+    whatever the filters say.
+    """
+    conditions = store.complaint_filters(filters, now or utcnow(), calendar_zone(), actor.staff_id)
     if actor.role == "staff":
         conditions += [c.staff_id == actor.staff_id, c.status.in_(model.DONE_STATUSES)]
     elif not actor.network_wide:

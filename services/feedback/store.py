@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import json
 
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import (BigInteger, Boolean, Column, Date, ForeignKey, Index, Integer, MetaData,
-                        SmallInteger, String, Table, Text, select)
+                        SmallInteger, String, Table, Text, and_, false, not_, or_, select)
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime, insert_rows
+from shared.timeutil import local_midnight
 
 metadata = MetaData()
 _id = BigInteger().with_variant(Integer, "sqlite")
@@ -264,3 +268,78 @@ def instrument_by_code(conn: Connection, code: str):
     """The latest version of the instrument called ``code``."""
     return conn.execute(select(instruments).where(instruments.c.code == code)
                         .order_by(instruments.c.version.desc()).limit(1)).mappings().first()
+
+
+# -- the complaint list's filters ----------------------------------------------------------------
+#: Statuses in which each SLA target's clock runs (the resolution clock stops while waiting on the reader).
+ACKNOWLEDGE_RUNS = ("new",)
+RESOLVE_RUNS = ("new", "acknowledged", "investigating")
+
+
+def _passed(column, now: datetime):
+    """``column`` is set and not after ``now`` (never NULL itself, so it can be negated)."""
+    return and_(column.is_not(None), column <= now)
+
+
+def _ahead(column, now: datetime):
+    return and_(column.is_not(None), column > now)
+
+
+def sla_at_risk(now: datetime):
+    """A running target has reached its at-risk instant (80 %) and is not yet due."""
+    k = complaints.c
+    return or_(
+        and_(k.status.in_(ACKNOWLEDGE_RUNS), _passed(k.acknowledge_at_risk_at, now), _ahead(k.acknowledge_due_at, now)),
+        and_(k.status.in_(RESOLVE_RUNS), _passed(k.resolve_at_risk_at, now), _ahead(k.resolve_due_at, now)))
+
+
+def sla_breached(now: datetime):
+    """A target was missed: a breach was recorded, or a running target is past due (the sweep,
+    which records it, may not have passed yet)."""
+    k = complaints.c
+    return or_(
+        k.acknowledge_breached_at.is_not(None), k.resolve_breached_at.is_not(None),
+        and_(k.status.in_(ACKNOWLEDGE_RUNS), _passed(k.acknowledge_due_at, now)),
+        and_(k.status.in_(RESOLVE_RUNS), _passed(k.resolve_due_at, now)))
+
+
+def _either(condition, wanted: bool):
+    return condition if wanted else not_(condition)
+
+
+def complaint_filters(filters: dict, now: datetime, zone: ZoneInfo, caller_staff_id: str | None) -> list:
+    """SQL conditions for the complaint list's filters (``schemas.ComplaintQuery``), all to hold.
+
+    Lists (statuses, severities, categories) match any of their values; a single string is one
+    value. Every condition is TRUE or FALSE, never NULL, so each boolean filter's ``false`` is
+    exactly the complement of its ``true``.
+    """
+    k = complaints.c
+    conditions = []
+    for name in ("status", "severity", "category"):
+        value = filters.get(name)
+        if value is None or value == []:
+            continue
+        conditions.append(k[name].in_(list(value)) if isinstance(value, (list, tuple, set)) else k[name] == value)
+    for name in ("branch_id", "staff_id"):
+        if filters.get(name) is not None:
+            conditions.append(k[name] == filters[name])
+    if filters.get("assigned_to") is not None:
+        conditions.append(k.handler_id == filters["assigned_to"])
+    if filters.get("mine") is not None:
+        mine = (and_(k.handler_id.is_not(None), k.handler_id == caller_staff_id) if caller_staff_id
+                else false())
+        conditions.append(_either(mine, filters["mine"]))
+    if filters.get("at_risk") is not None:
+        conditions.append(_either(sla_at_risk(now), filters["at_risk"]))
+    if filters.get("breached") is not None:
+        conditions.append(_either(sla_breached(now), filters["breached"]))
+    if filters.get("escalated") is not None:
+        conditions.append(_either(k.escalated_at.is_not(None), filters["escalated"]))
+    first: date | None = filters.get("filed_from")
+    last: date | None = filters.get("filed_to")
+    if first is not None:
+        conditions.append(k.filed_at >= local_midnight(first, zone))
+    if last is not None:
+        conditions.append(k.filed_at < local_midnight(last + timedelta(days=1), zone))
+    return conditions

@@ -39,6 +39,26 @@ def test_every_other_transition_is_a_conflict():
             assert error.value.details["status"] == status
 
 
+def test_a_refused_transition_says_in_words_what_is_possible_without_codes():
+    with pytest.raises(Conflict) as error:
+        model.next_status("new", "close")
+    assert error.value.message == "A complaint that is new cannot be closed (only one that is resolved)."
+    assert error.value.message_zh == "投诉当前状态为“新投诉”，不能关闭（仅限状态：已处理）"
+    with pytest.raises(Conflict) as error:
+        model.next_status("waiting_on_reader", "wait")
+    assert "waiting on the reader" in error.value.message and "waiting_on_reader" not in error.value.message
+    assert error.value.message.endswith("(only one that is under investigation).")
+    for status in model.STATUSES:
+        for action in model.TRANSITIONS:
+            try:
+                model.next_status(status, action)
+            except Conflict as refused:
+                assert not any(ch.isascii() and ch.isalpha() for ch in refused.message_zh), refused.message_zh
+    with pytest.raises(Conflict) as error:
+        model.check_assign("closed")
+    assert error.value.message_zh == "投诉当前状态为“已关闭”，不能指派处理人（仅限未办结的投诉）"
+
+
 def test_reopen_only_within_14_days_of_resolution():
     model.check_reopen("resolved", NOW - timedelta(days=13, hours=23), NOW)
     model.check_reopen("closed", NOW - timedelta(days=1), NOW)
