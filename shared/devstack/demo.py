@@ -331,6 +331,11 @@ def _seed(args, out, api: "Client", lag: "Lag") -> dict:
         b["sup_auth"] = api.token("supervisor", members[1]["id"], b["id"])
     out(f"  directory: {len(branches)} branches, {sum(len(b['desks']) for b in branches)} service points, "
         f"{len(staff)} staff / 分馆、服务点、馆员已创建")
+    office = api.call("POST", "directory", "/staff", headers=admin, json={
+        "employee_number": f"{tag}-ADM", "name": "总馆办公室", "role": "network_admin", "branch_id": branches[0]["id"],
+        "hire_date": "2015-09-01"})
+    sign_ins = demo_accounts(api, admin, staff, office)
+    out(f"  accounts: every staff member can sign in to the portal (password {DEMO_PASSWORD}) / 馆员账号已开通")
 
     # every service learns of them from the directory's events
     for s in staff:
@@ -635,8 +640,29 @@ def _seed(args, out, api: "Client", lag: "Lag") -> dict:
         "requirements_overdue": assigned["assigned"],
         "evaluation_ratings": len(submissions)})
     summary["run"], summary["tag"], summary["seconds"] = run, tag, round(time.monotonic() - started, 1)
+    summary["sign_ins"] = sign_ins
     summary["api_calls"] = api.calls
     return summary
+
+
+#: The demo's one password (meets the directory's rules): the demo network is for trying the portal.
+DEMO_PASSWORD = "lsq-demo-2026"
+
+
+def demo_accounts(api: "Client", admin: dict, staff: list, office: dict) -> dict:
+    """Give every demo staff member (and the network office) a portal account, as a manager would:
+    an invitation, then the password set on it. Returns one sign-in (employee number) per role."""
+    people = staff + [office]
+
+    def open_account(person):
+        invitation = api.call("POST", "directory", f"/staff/{person['id']}/invitations", headers=admin)
+        api.call("POST", "directory", "/accounts/activate", json={"token": invitation["token"],
+                                                                  "password": DEMO_PASSWORD}, via=api.reader())
+    parallel([lambda p=p: open_account(p) for p in people], workers=4)
+    first = {}
+    for person in people:
+        first.setdefault(person["role"], person)
+    return {role: {"employee_number": p["employee_number"], "name": p["name"]} for role, p in first.items()}
 
 
 def survey_answer(rng: random.Random, items: list[dict], branch_id: str) -> dict:
@@ -758,6 +784,13 @@ def report(summary: dict, out=print) -> None:
     out("  逾期的培训要求将在一分钟内被判定逾期，随后生成提醒通知。")
     out("")
     out("Where to look / 查看：")
+    portal = f"http://localhost:{service_port('portal')}"
+    out(f"  the portal / 门户: {portal}/  (sign in / 登录: {portal}/sign-in, password / 密码 {DEMO_PASSWORD})")
+    for role, words in (("staff", "馆员 staff"), ("supervisor", "主管 supervisor"),
+                        ("branch_manager", "馆长 branch manager"), ("network_admin", "总馆管理员 network admin")):
+        if role in summary.get("sign_ins", {}):
+            account = summary["sign_ins"][role]
+            out(f"    {words:<28} {account['employee_number']:<14} {account['name']}")
     for name in SERVICES:
         out(f"  {name:<10} http://127.0.0.1:{port[name]}/docs")
     out(f"  TOKEN=$(.venv/bin/lsq token --role network_admin)")

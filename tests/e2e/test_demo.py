@@ -39,7 +39,15 @@ def test_demo_seeds_a_network_and_its_summary_matches_the_apis(system, tmp_path,
 
     branches = summary["branch_ids"]
     assert len(branches) == 5 and summary["service_points"] == 10
-    assert sum(get(system, "directory", "/staff", branch_id=b)["total"] for b in branches) == 60
+    # 60 staff and the network office's administrator
+    assert sum(get(system, "directory", "/staff", branch_id=b)["total"] for b in branches) == 61
+    # every role printed can sign in to the portal with the demo password
+    assert set(summary["sign_ins"]) == {"staff", "supervisor", "branch_manager", "network_admin"}
+    for role, account in summary["sign_ins"].items():
+        assert account["employee_number"] in printed and "/sign-in" in printed
+        r = requests.post(system.url("directory", "/auth/login"), timeout=10, json={
+            "employee_number": account["employee_number"], "password": demo.DEMO_PASSWORD})
+        assert r.status_code == 200 and r.json()["staff"]["role"] == role, r.text
     for b in branches:
         assert get(system, "directory", "/service-points", branch_id=b)["total"] == 2
 
