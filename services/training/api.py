@@ -60,11 +60,12 @@ def publish_version(data, course_id):
 
 
 @blp.post("/courses/<course_id>/assignments")
-@access()
+@access("supervisor", "branch_manager")
 @blp.arguments(schemas.AssignIn)
 @blp.response(201, schemas.Assigned)
 def assign_course(data, course_id):
-    """Require a course of some staff, a branch or everyone (network_admin) / 指派必修课程"""
+    """Require a course of some staff, a branch or everyone (network_admin); supervisors and branch
+    managers of staff of their own branch / 指派必修课程"""
     return service.assign_course(db(), auth.current(), course_id, data)
 
 

@@ -216,8 +216,15 @@ def publish_version(db: Database, actor: Principal, course_id: str, data: dict) 
 
 
 def assign_course(db: Database, actor: Principal, course_id: str, data: dict) -> dict:
-    """Require a course of chosen staff, a branch, or everyone (network_admin)."""
+    """Require a course of chosen staff, a branch, or everyone (network_admin); a supervisor or
+    branch manager only of staff of their own branch (someone of another branch is unknown to them)."""
     when = today()
+    own_branch = actor.branch_filter()
+    if own_branch is not None:
+        if data.get("all_staff"):
+            raise Forbidden("only the network office assigns a course to everyone", "仅总馆可向全体馆员指派课程")
+        if data.get("branch_id"):
+            actor.require_branch(data["branch_id"])
     with db.transaction() as conn:
         course = _course(conn, course_id)
         if not course["active"]:
@@ -234,7 +241,10 @@ def assign_course(db: Database, actor: Principal, course_id: str, data: dict) ->
         query = select(ks).where(ks.c.status != "left")
         if data.get("staff_ids"):
             for i, staff_id in enumerate(data["staff_ids"]):
-                _staff(conn, staff_id, field=f"staff_ids.{i}")
+                person = _staff(conn, staff_id, field=f"staff_ids.{i}")
+                if own_branch is not None and person["branch_id"] != own_branch:
+                    raise Invalid(f"unknown staff member {staff_id}", f"员工 {staff_id} 不存在",
+                                  field=f"staff_ids.{i}", code="unknown_staff")
             query = query.where(ks.c.staff_id.in_(data["staff_ids"]))
         elif data.get("branch_id"):
             directory_view.require_branch(conn, data["branch_id"])

@@ -34,9 +34,9 @@ bp = Blueprint("team", __name__, url_prefix="/team")
 LEADS = ("supervisor", "branch_manager")
 #: Decisions the services leave to the branch manager (awards, sanction and score appeals).
 MANAGERS = ("branch_manager",)
-#: Who may require a course of staff: the training API takes assignments from network_admin only
-#: (``POST /courses/{id}/assignments``); supervisors and branch managers see why instead of a form.
-ASSIGNERS = ("network_admin",)
+#: Who may require a course of staff (``POST /courses/{id}/assignments``): supervisors and branch
+#: managers of their own branch's staff, network_admin of anyone's.
+ASSIGNERS = ("supervisor", "branch_manager")
 #: Praise stays "to review" for this many days after it was received (the feedback service has
 #: no review state: praise counts once received, and a rejection undoes it).
 PRAISE_REVIEW_DAYS = 30

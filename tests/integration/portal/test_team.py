@@ -518,10 +518,18 @@ def test_a_course_is_assigned_to_staff_chosen_by_name(browser_client, live, town
     assert all(q["due_on"] == due for q in required["items"] if q["staff_id"] == town["people"]["wang"])
 
 
-def test_supervisors_are_told_who_assigns_courses(browser_client, town):
+def test_a_branch_manager_requires_a_course_of_their_own_staff(browser_client, live, town):
     as_(browser_client, town, "zhang")
     html = browser_client.get("/team/training").get_data(as_text=True)
-    assert "由总馆管理员" in html and 'action="/team/training/assign' not in html
+    assert 'action="/team/training/assign' in html and "由总馆管理员" not in html
+    course = _course(live, "IR-201")
+    due = (local_today() + timedelta(days=25)).isoformat()
+    r = _post(browser_client, "/team/training/assign", {"course_id": course["id"], "due_on": due,
+                                                        "reason": "读者咨询服务提升", "staff_ids": [town["people"]["liu"]]},
+              "/team/training")
+    assert r.status_code == 303
+    required = live.call("training", "GET", "/requirements", params={"course_id": course["id"], "page_size": 500})
+    assert any(q["staff_id"] == town["people"]["liu"] and q["due_on"] == due for q in required["items"])
 
 
 def test_a_service_that_is_down_leaves_a_notice_in_its_section_and_the_rest_works(live, town):

@@ -480,6 +480,25 @@ def test_assigning_a_course_to_staff_a_branch_or_everyone(db, directory, client)
     assert event.data["kind"] == "recurrent" and event.data["reason"].startswith("投诉较多")
 
 
+def test_managers_assign_a_course_to_their_own_branchs_staff_only(db, directory, client):
+    branch, other = directory.branch(), directory.branch("EAST")
+    mine, theirs = directory.staff(branch), directory.staff(other)
+    url = f"/courses/{_course_id(client, 'CC-201')}/assignments"
+    for role in ("branch_manager", "supervisor"):
+        headers = auth(role, staff_id=f"{role}-1", branch_id=branch)
+        r = client.post(url, json={"staff_ids": [mine], "reason": "服务改进"}, headers=headers)
+        assert r.status_code == 201, r.json
+        r = client.post(url, json={"staff_ids": [mine, theirs], "reason": "x"}, headers=headers)
+        assert r.status_code == 422 and "staff_ids.1" in r.json["errors"]  # as if unknown
+        assert client.post(url, json={"branch_id": other, "reason": "x"}, headers=headers).status_code == 403
+    r = client.post(url, json={"branch_id": branch, "reason": "branch plan"}, headers=auth("branch_manager",
+                                                                                         branch_id=branch))
+    assert r.status_code == 201
+    assert client.post(url, json={"staff_ids": [mine], "reason": "x"},
+                       headers=auth("staff", staff_id=mine, branch_id=branch)).status_code == 403
+    assert not [x for x in _requirements(db, theirs) if x["kind"] == "recurrent"]
+
+
 def test_an_obligation_carried_over_from_before_lsq_may_be_overdue_already(db, directory, client):
     branch = directory.branch()
     a = directory.staff(branch)
