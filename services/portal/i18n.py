@@ -80,6 +80,11 @@ def field_errors(error) -> dict:
     """``{field: [message, ...]}`` of an API error in the page's language."""
     if is_chinese() and error.errors_zh:
         return error.errors_zh
+    if is_chinese() and error.message_zh and len(error.errors) == 1:
+        # a service's own rule names one field and says it in both languages (message, message_zh)
+        [(name, messages)] = error.errors.items()
+        if messages == [error.message]:
+            return {name: [error.message_zh]}
     out = {}
     for name, messages in error.errors.items():
         out[name] = [str(_field_message(m)) if is_chinese() else m for m in messages]
