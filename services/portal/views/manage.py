@@ -285,8 +285,8 @@ def queue():
                    filtered=any(args.get(k) for k in ("severity", "filed_from", "filed_to") + FLAGS)
                    or args.get("status") not in (None, "", "open"),
                    status_options=status_choices(), severity_options=labels.choices("severity"))
-    if _fragment_wanted():
-        return render_template("manage/fragments/queue_table.html", **context), status
+    if _fragment_wanted():  # the address changes (hx-push-url): the language switch gets it too
+        return render_template("manage/fragments/queue_table.html", **context, language_link_oob=True), status
     return render_template("manage/queue.html", **context), status
 
 
