@@ -490,6 +490,24 @@ def _guard(kind: str) -> None:
         abort(404)
 
 
+def _at_most(typed: dict, name: str, n: int, errors: dict) -> None:
+    if len(typed[name]) > n:
+        errors[name] = [_("At most %(n)s characters.", n=n)]
+
+
+def _submit(kind: str, item_id: str, typed: dict, errors: dict, fields: tuple, call):
+    """Send a decision unless the page's own checks refused it: ``(item, None)``, or ``(None, the
+    page to answer with)`` showing the errors (the page's or the API's) next to the form."""
+    key = f"{kind}-{item_id}"
+    if errors:
+        keep(key, typed, errors)
+        return None, _invalid(kind, key, _one(kind, item_id), 422)
+    try:
+        return call(), None
+    except ApiError as error:
+        return None, _refused(kind, key, typed, error, fields, _one(kind, item_id))
+
+
 @bp.post("/approvals/praise/<praise_id>")
 @web.signed_in(*LEADS)
 def decide_praise(praise_id: str):
@@ -498,16 +516,12 @@ def decide_praise(praise_id: str):
     errors = {}
     if typed["reason"] not in dict(tchoices("praise_reject_reason")):
         errors["reason"] = [_("Choose why you reject this praise.")]
-    if len(typed["note"]) > 2000:
-        errors["note"] = [_("At most %(n)s characters.", n=2000)]
-    if errors:
-        keep(key, typed, errors)
-        return _invalid("praise", key, _one("praise", praise_id), 422)
-    try:
-        item = web.api("feedback", "POST", f"/praise/{praise_id}/reject",
-                       json={"reason": typed["reason"], "note": typed["note"] or None})
-    except ApiError as error:
-        return _refused("praise", key, typed, error, ("reason", "note"), _one("praise", praise_id))
+    _at_most(typed, "note", 2000, errors)
+    item, refused = _submit("praise", praise_id, typed, errors, ("reason", "note"),
+                            lambda: web.api("feedback", "POST", f"/praise/{praise_id}/reject",
+                                            json={"reason": typed["reason"], "note": typed["note"] or None}))
+    if refused is not None:
+        return refused
     return _decided("praise", item, _("The praise was rejected: it no longer counts."), key)
 
 
@@ -521,16 +535,13 @@ def decide_external(activity_id: str):
         errors["decision"] = [_("Choose approve or reject.")]
     if typed["decision"] == "reject":
         _required(typed, "note", _("Say why you reject it: the staff member reads this."), errors)
-    if len(typed["note"]) > 500:
-        errors["note"] = [_("At most %(n)s characters.", n=500)]
-    if errors:
-        keep(key, typed, errors)
-        return _invalid("external", key, _one("external", activity_id), 422)
-    try:
-        item = web.api("training", "POST", f"/external-activities/{activity_id}/{typed['decision']}",
-                       json={"note": typed["note"] or None})
-    except ApiError as error:
-        return _refused("external", key, typed, error, ("note",), _one("external", activity_id))
+    _at_most(typed, "note", 500, errors)
+    item, refused = _submit("external", activity_id, typed, errors, ("note",),
+                            lambda: web.api("training", "POST",
+                                            f"/external-activities/{activity_id}/{typed['decision']}",
+                                            json={"note": typed["note"] or None}))
+    if refused is not None:
+        return refused
     message = (_("Approved: the hours are credited.") if typed["decision"] == "approve"
                else _("Rejected: the staff member sees your reason."))
     return _decided("external", item, message, key)
@@ -544,16 +555,12 @@ def decide_award(award_id: str):
     errors = {}
     if typed["decision"] not in ("approve", "reject"):
         errors["decision"] = [_("Choose approve or reject.")]
-    if len(typed["note"]) > 2000:
-        errors["note"] = [_("At most %(n)s characters.", n=2000)]
-    if errors:
-        keep(key, typed, errors)
-        return _invalid("award", key, _one("award", award_id), 422)
-    try:
-        item = web.api("incentive", "POST", f"/awards/{award_id}/{typed['decision']}",
-                       json={"note": typed["note"] or None})
-    except ApiError as error:
-        return _refused("award", key, typed, error, ("note",), _one("award", award_id))
+    _at_most(typed, "note", 2000, errors)
+    item, refused = _submit("award", award_id, typed, errors, ("note",),
+                            lambda: web.api("incentive", "POST", f"/awards/{award_id}/{typed['decision']}",
+                                            json={"note": typed["note"] or None}))
+    if refused is not None:
+        return refused
     g.pop("team_funds", None)  # the fund has changed
     message = (_("Award approved: paid from the fund.") if typed["decision"] == "approve"
                else _("Award rejected: its reservation went back to the fund."))
@@ -569,16 +576,12 @@ def decide_sanction_appeal(sanction_id: str):
     if typed["decision"] not in ("upheld", "overturned"):
         errors["decision"] = [_("Choose whether the sanction stands.")]
     _required(typed, "note", _("Write the grounds of your decision."), errors)
-    if len(typed["note"]) > 2000:
-        errors["note"] = [_("At most %(n)s characters.", n=2000)]
-    if errors:
-        keep(key, typed, errors)
-        return _invalid("sanction", key, _one("sanction", sanction_id), 422)
-    try:
-        item = web.api("incentive", "POST", f"/sanctions/{sanction_id}/appeal/decision",
-                       json={"decision": typed["decision"], "note": typed["note"]})
-    except ApiError as error:
-        return _refused("sanction", key, typed, error, ("decision", "note"), _one("sanction", sanction_id))
+    _at_most(typed, "note", 2000, errors)
+    item, refused = _submit("sanction", sanction_id, typed, errors, ("decision", "note"),
+                            lambda: web.api("incentive", "POST", f"/sanctions/{sanction_id}/appeal/decision",
+                                            json={"decision": typed["decision"], "note": typed["note"]}))
+    if refused is not None:
+        return refused
     message = (_("The sanction is overturned and revoked.") if typed["decision"] == "overturned"
                else _("The sanction is upheld."))
     return _decided("sanction", item, message, key)
@@ -600,16 +603,13 @@ def decide_score_appeal(appeal_id: str):
                 raise ValueError
         except ValueError:
             errors["score"] = [_("Enter the new score, from 0 to 100.")]
-    if errors:
-        keep(key, typed, errors)
-        return _invalid("score", key, _one("score", appeal_id), 422)
     body = {"decision": typed["decision"], "reason": typed["reason"]}
     if score is not None:
         body["score"] = score
-    try:
-        item = web.api("evaluation", "POST", f"/appeals/{appeal_id}/decision", json=body)
-    except ApiError as error:
-        return _refused("score", key, typed, error, ("decision", "reason", "score"), _one("score", appeal_id))
+    item, refused = _submit("score", appeal_id, typed, errors, ("decision", "reason", "score"),
+                            lambda: web.api("evaluation", "POST", f"/appeals/{appeal_id}/decision", json=body))
+    if refused is not None:
+        return refused
     message = _("The score is revised.") if typed["decision"] == "revise" else _("The result is upheld.")
     return _decided("score", item, message, key)
 
