@@ -240,10 +240,15 @@ def _health_blueprint(service: str) -> Blueprint:
     return health
 
 
+#: The last page a list may be asked for (500 rows a page: half a billion rows).
+MAX_PAGE = 1_000_000
+
+
 class PageArgs(Schema):
     """``?page=1&page_size=50`` on every list."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # Bounded: an offset past what a 64-bit integer holds was a 500 on every list.
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
