@@ -511,3 +511,13 @@ def test_every_admin_page_reads_in_both_languages_without_ids(browser_client, li
         assert not UUID.search(zh_text) and not UUID.search(en_text), url
         assert "管理" in zh_text and "Administration" in en_text, url
         assert "Administration" not in zh_text, url
+
+
+def test_filtering_in_place_keeps_the_language_switch_on_the_filtered_address(browser_client, network):
+    sign_in_as(browser_client, "network_admin", name="总馆管理员")
+    r = browser_client.get("/admin/staff?role=supervisor", headers={"HX-Request": "true"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'id="language-link"' in html and 'hx-swap-oob="true"' in html
+    assert "role%3Dsupervisor" in html
+    full = browser_client.get("/admin/staff?role=supervisor").get_data(as_text=True)
+    assert full.count('id="language-link"') == 1
