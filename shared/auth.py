@@ -175,8 +175,23 @@ def decode_token(token: str, settings) -> Principal:
     role = claims.get("role")
     if role not in ROLES:
         raise Unauthorized(f"token has unknown role {role!r}", f"令牌中的角色 {role!r} 无效")
-    return Principal(role=role, subject=claims.get("sub"), staff_id=claims.get("staff_id"),
-                     branch_id=claims.get("branch_id"))
+    return scoped(Principal(role=role, subject=claims.get("sub"), staff_id=claims.get("staff_id"),
+                            branch_id=claims.get("branch_id")))
+
+
+#: Roles whose token must name its branch, and the one whose token must name its staff member.
+BRANCH_SCOPED_ROLES = ("supervisor", "branch_manager")
+
+
+def scoped(principal: Principal) -> Principal:
+    """Refuse (401) a token that lacks the claim its role is limited by: a branch-scoped role
+    without ``branch_id`` or staff without ``staff_id`` would otherwise see more, not less."""
+    if principal.role in BRANCH_SCOPED_ROLES and not principal.branch_id:
+        raise Unauthorized(f"a {principal.role} token must name its branch (branch_id)",
+                           "主管或馆长的令牌必须注明所属分馆")
+    if principal.role == "staff" and not principal.staff_id:
+        raise Unauthorized("a staff token must name its staff member (staff_id)", "馆员令牌必须注明员工身份")
+    return principal
 
 
 def load_principal() -> Principal:

@@ -39,8 +39,15 @@ def cmd_status(_args) -> int:
 
 
 def cmd_token(args) -> int:
-    from shared.auth import issue_token
+    from shared.auth import BRANCH_SCOPED_ROLES, issue_token
     from shared.config import jwt_secret
+    # the services refuse such a token (401): say so here rather than print one that cannot work
+    if args.role in BRANCH_SCOPED_ROLES and not args.branch:
+        print(f"lsq token: a {args.role} token needs --branch ID / 主管或馆长的令牌需要 --branch", file=sys.stderr)
+        return 2
+    if args.role == "staff" and not args.staff:
+        print("lsq token: a staff token needs --staff ID / 馆员令牌需要 --staff", file=sys.stderr)
+        return 2
     print(issue_token(jwt_secret(), args.role, staff_id=args.staff, branch_id=args.branch,
                       ttl_seconds=int(args.hours * 3600)))
     return 0

@@ -78,6 +78,14 @@ def test_tokens_round_trip_and_bad_tokens_are_401():
         decode_token(issue_token(SECRET, "staff", ttl_seconds=-10), _settings())
 
 
+def test_a_token_without_the_claim_its_role_is_limited_by_is_refused():
+    for role, claims in (("supervisor", {"staff_id": "s1"}), ("branch_manager", {}), ("staff", {"branch_id": "b1"})):
+        with pytest.raises(Unauthorized):
+            decode_token(issue_token(SECRET, role, **claims), _settings())
+    assert decode_token(issue_token(SECRET, "staff", staff_id="s1"), _settings()).staff_id == "s1"
+    assert decode_token(issue_token(SECRET, "auditor"), _settings()).role == "auditor"
+
+
 def test_rs256_tokens_from_an_identity_provider():
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
