@@ -5,6 +5,9 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+import requests
+
 from shared.auth import issue_token
 from shared.config import Settings
 
@@ -75,3 +78,29 @@ def header(record, name: str) -> str | None:
         if key == name:
             return value.decode()
     return None
+
+
+def eventually(probe, what: str, timeout: float = 30.0, interval: float = 0.2):
+    """Call ``probe`` until it returns something truthy (returned) or ``timeout`` passes (fails,
+    showing the last value or error)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            result = probe()
+            if result:
+                return result
+            last = result
+        except (AssertionError, requests.RequestException, KeyError, ValueError) as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f} s (last: {last!r})")
+        time.sleep(interval)
+
+
+def call(method: str, url: str, expect: int | tuple = (200, 201), **kwargs) -> dict:
+    """One HTTP call; fails the test with the body when the status is not the expected one."""
+    r = requests.request(method, url, timeout=10, **kwargs)
+    wanted = expect if isinstance(expect, tuple) else (expect,)
+    assert r.status_code in wanted, f"{method} {url} → {r.status_code}: {r.text[:500]}"
+    return r.json()

@@ -8,6 +8,8 @@ Every wait is a bounded poll (``eventually``): no fixed sleeps.
 """
 from __future__ import annotations
 
+import functools
+
 import json
 import time
 import uuid
@@ -16,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from tests import helpers
 from tests.helpers import auth, header, read_topic
 
 pytestmark = pytest.mark.e2e
@@ -26,30 +29,8 @@ SHANGHAI = timezone(timedelta(hours=8))
 EXCELLENT = {"service_attitude": 5, "professional_competence": 5, "efficiency": 5, "compliance": 5}
 
 
-def eventually(probe, what: str, timeout: float = DEADLINE, interval: float = 0.2):
-    """Call ``probe`` until it returns something truthy (returned) or ``timeout`` passes (fails,
-    showing the last value or error)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            result = probe()
-            if result:
-                return result
-            last = result
-        except (AssertionError, requests.RequestException, KeyError, ValueError) as exc:
-            last = exc
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s (last: {last!r})")
-        time.sleep(interval)
-
-
-def call(method: str, url: str, expect: int | tuple = (200, 201), **kwargs) -> dict:
-    """One HTTP call; fails the test with the body when the status is not the expected one."""
-    r = requests.request(method, url, timeout=10, **kwargs)
-    wanted = expect if isinstance(expect, tuple) else (expect,)
-    assert r.status_code in wanted, f"{method} {url} → {r.status_code}: {r.text[:500]}"
-    return r.json()
+eventually = functools.partial(helpers.eventually, timeout=DEADLINE, interval=0.2)
+call = helpers.call
 
 
 def quarter(moment: datetime) -> str:

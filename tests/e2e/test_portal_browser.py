@@ -21,9 +21,10 @@ Playwright's own waits by the context's timeouts, the asynchronous steps by ``ev
 """
 from __future__ import annotations
 
+import functools
+
 import os
 import re
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from tests import helpers
 from tests.helpers import auth
 
 pytestmark = pytest.mark.e2e
@@ -71,30 +73,8 @@ CHINESE_LEFT: dict[str, list[str]] = {}
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def eventually(probe, what: str, timeout: float = DEADLINE, interval: float = 0.3):
-    """Call ``probe`` until it returns something truthy (returned) or ``timeout`` passes (fails,
-    showing the last value or error)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        try:
-            result = probe()
-            if result:
-                return result
-            last = result
-        except (AssertionError, requests.RequestException, KeyError, ValueError) as exc:
-            last = exc
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s (last: {last!r})")
-        time.sleep(interval)
-
-
-def call(method: str, url: str, expect: int | tuple = (200, 201), **kwargs) -> dict:
-    """One HTTP call; fails the test with the body when the status is not the expected one."""
-    r = requests.request(method, url, timeout=10, **kwargs)
-    wanted = expect if isinstance(expect, tuple) else (expect,)
-    assert r.status_code in wanted, f"{method} {url} → {r.status_code}: {r.text[:500]}"
-    return r.json()
+eventually = functools.partial(helpers.eventually, timeout=DEADLINE, interval=0.3)
+call = helpers.call
 
 
 def step(name: str):
