@@ -128,11 +128,15 @@ class LocalKafka:
         cluster_id = self.cluster_id or subprocess.run(
             [_java(), "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
             check=True, capture_output=True, text=True).stdout.strip()
-        command = [_java(), "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+        # "--cluster-id=ID" keeps an id that starts with "-" from being read as an option.
+        command = [_java(), "-cp", classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                    "-c", str(self.workdir / "server.properties")]
         if not self.voters:
             command.append("--standalone")
-        subprocess.run(command, check=True, capture_output=True)
+        formatted = subprocess.run(command, capture_output=True, text=True)
+        if formatted.returncode:
+            raise RuntimeError(f"kafka storage format failed ({formatted.returncode}): "
+                               f"{formatted.stdout.strip()} {formatted.stderr.strip()}")
 
     def start(self, timeout: float = 90, wait: bool = True) -> "LocalKafka":
         """Start the broker and (unless ``wait`` is false) wait until a client gets metadata from it."""
@@ -215,8 +219,12 @@ class LocalKafkaCluster:
 
 
 def _random_cluster_id() -> str:
+    """A cluster id as Kafka's own ``Uuid.randomUuid`` makes one: never starting with "-"."""
     import base64
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _read_pid(path: Path) -> int | None:

@@ -52,3 +52,13 @@ def test_relay_keeps_publishing_when_one_of_three_brokers_dies(cluster, sqlite_u
         thread.join(15)
     with db.read() as conn:
         assert outbox.backlog(conn) == 0
+
+
+def test_storage_format_takes_a_cluster_id_that_starts_with_a_dash(tmp_path):
+    """About one random id in 64 starts with "-": formatting must not read it as an option."""
+    from shared.devstack.kafka import LocalKafka, _random_cluster_id
+
+    node = LocalKafka(tmp_path / "node", cluster_id="-J7FBPQQQYKaQoq2f1VSHA")
+    node.configure()
+    assert "cluster.id=-J7FBPQQQYKaQoq2f1VSHA" in (tmp_path / "node" / "data" / "meta.properties").read_text()
+    assert not any(_random_cluster_id().startswith("-") for _ in range(2000))
