@@ -98,6 +98,61 @@ def cmd_events_tail(args) -> int:
     return 0
 
 
+def cmd_dlt_list(args) -> int:
+    """Per dead-letter topic: count, first and last, how many wait for a replay, errors grouped."""
+    from shared import deadletters
+    topics = deadletters.dlt_topics(args.bootstrap, args.topic)
+    summaries = deadletters.summarise(deadletters.read(args.bootstrap, topics),
+                                      deadletters.replayed_offsets(args.bootstrap, topics))
+    if args.json:
+        print(json.dumps([s.as_dict() for s in summaries.values()], ensure_ascii=False, indent=2))
+        return 0
+    if not summaries:
+        print("no dead letters" + (f" for {args.topic}" if args.topic else ""))
+    for summary in summaries.values():
+        print(f"{summary.topic}: {summary.count} dead letters, {summary.waiting} not replayed, "
+              f"first {summary.first:%Y-%m-%d %H:%M:%S}Z, last {summary.last:%Y-%m-%d %H:%M:%S}Z")
+        for group, count in summary.groups.most_common():
+            print(f"  from consumer group {group}: {count}")
+        for error, count in summary.errors.most_common():
+            print(f"  {count:>6} × {error}")
+    return 0
+
+
+def cmd_dlt_show(args) -> int:
+    """Each dead letter of TOPIC (or the events named by --id) as one JSON line."""
+    from shared import deadletters
+    letters = deadletters.read(args.bootstrap, deadletters.dlt_topics(args.bootstrap, args.topic))
+    if args.id:
+        letters = [letter for letter in letters if letter.event_id in set(args.id)]
+    for letter in letters[-args.limit:] if args.limit else letters:
+        try:
+            data = json.loads(letter.value)
+        except ValueError:
+            data = letter.value.decode("utf-8", "replace")
+        print(json.dumps({"dlt": f"{letter.dlt_topic}:{letter.partition}:{letter.offset}",
+                          "dead_lettered_at": letter.timestamp.isoformat(), "id": letter.event_id,
+                          "type": letter.event_type, "group": letter.group, "error": letter.error,
+                          "from": f"{letter.original_topic}:{letter.header('lsq_dlt_partition')}:"
+                                  f"{letter.header('lsq_dlt_offset')}",
+                          "data": data}, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_dlt_replay(args) -> int:
+    """Put dead letters back on their original topic once the cause is fixed."""
+    from shared import deadletters
+    if not deadletters.dlt_topics(args.bootstrap, args.topic):
+        print(f"no dead-letter topic {deadletters.dlt_topic_of(args.topic)}", file=sys.stderr)
+        return 1
+    replayed = deadletters.replay(args.bootstrap, args.topic, args.id or None)
+    if args.id and len({letter.event_id for letter in replayed}) < len(set(args.id)):
+        missing = set(args.id) - {letter.event_id for letter in replayed}
+        print(f"not found in {deadletters.dlt_topic_of(args.topic)}: {', '.join(sorted(missing))}", file=sys.stderr)
+    print(f"replayed {len(replayed)} event{'' if len(replayed) == 1 else 's'} onto {replayed[0].original_topic if replayed else args.topic}")
+    return 0 if replayed or not args.id else 1
+
+
 def cmd_import_staff(args) -> int:
     from shared.devstack.roster import import_roster
     return import_roster(args.file, args.url, args.token)
@@ -144,6 +199,25 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--bootstrap", default=None)
     tail.add_argument("--max", type=int, default=None, help="stop after this many events")
     tail.set_defaults(func=cmd_events_tail)
+
+    dlt = sub.add_parser("dlt", help="dead letters: events a consumer could not apply")
+    dlt_sub = dlt.add_subparsers(dest="dlt_command", required=True)
+    dlt_list = dlt_sub.add_parser("list", help="count, first and last, errors grouped, per dead-letter topic")
+    dlt_list.add_argument("topic", nargs="?", help="a topic (lsq.staff) or its dead-letter topic (lsq.staff.dlt)")
+    dlt_list.add_argument("--json", action="store_true")
+    dlt_list.add_argument("--bootstrap", default=None)
+    dlt_list.set_defaults(func=cmd_dlt_list)
+    dlt_show = dlt_sub.add_parser("show", help="print the dead letters of a topic, one JSON line each")
+    dlt_show.add_argument("topic")
+    dlt_show.add_argument("--id", action="append", help="only this event id (repeatable)")
+    dlt_show.add_argument("--limit", type=int, default=None, help="only the last N")
+    dlt_show.add_argument("--bootstrap", default=None)
+    dlt_show.set_defaults(func=cmd_dlt_show)
+    dlt_replay = dlt_sub.add_parser("replay", help="put dead letters back on their original topic")
+    dlt_replay.add_argument("topic")
+    dlt_replay.add_argument("--id", action="append", help="only this event id (repeatable); default: all not replayed")
+    dlt_replay.add_argument("--bootstrap", default=None)
+    dlt_replay.set_defaults(func=cmd_dlt_replay)
 
     imp = sub.add_parser("import-staff", help="bulk-load a CSV roster through the directory API")
     imp.add_argument("file")
