@@ -3,7 +3,8 @@
 One JSON error format for every 4xx/5xx::
 
     {"status": 422, "code": "validation_failed", "message": "...", "message_zh": "...",
-     "errors": {"branch_id": ["Unknown branch."]}, "location": "json", "request_id": "..."}
+     "errors": {"branch_id": ["Unknown branch."]}, "errors_zh": {"branch_id": ["分馆不存在。"]},
+     "location": "json", "request_id": "..."}
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import random
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import unquote_to_bytes
 
 import orjson
@@ -21,7 +23,7 @@ from flask_smorest import Api
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import HTTPException
 
-from shared import auth, bus, logs, metrics, outbox, runtime
+from shared import auth, bus, logs, messages_zh, metrics, outbox, runtime
 from shared.config import Settings
 from shared.db import Database
 from shared.errors import DomainError, Invalid
@@ -36,12 +38,15 @@ _GENERIC_ZH = {
 
 
 def error_response(status: int, code: str, message: str, message_zh: str | None = None,
-                   errors: dict | None = None, location: str | None = None, **extra):
-    """A Flask response in the one LSQ error format."""
+                   errors: dict | None = None, location: str | None = None, errors_zh: dict | None = None,
+                   **extra):
+    """A Flask response in the one LSQ error format (``errors_zh``: the field messages in Chinese,
+    from ``shared.messages_zh`` unless given)."""
     body = {"status": status, "code": code, "message": message,
             "message_zh": message_zh or _GENERIC_ZH.get(status, message)}
     if errors:
         body["errors"] = errors
+        body["errors_zh"] = errors_zh or messages_zh.errors_in_chinese(errors)
     if location:
         body["location"] = location
     body.update(extra)
@@ -49,8 +54,29 @@ def error_response(status: int, code: str, message: str, message_zh: str | None 
     return jsonify(body), status
 
 
+class ErrorSchema(Schema):
+    """The one LSQ error body, as ``error_response`` writes it (documentation only)."""
+
+    status = fields.Integer(required=True, metadata={"description": "HTTP status, e.g. 422"})
+    code = fields.String(required=True, metadata={"description": "What went wrong, for programs: "
+                                                                   "validation_failed, not_found, conflict, …"})
+    message = fields.String(required=True, metadata={"description": "English text for a person"})
+    message_zh = fields.String(required=True, metadata={"description": "The same in Simplified Chinese"})
+    errors = fields.Dict(keys=fields.String(), metadata={
+        "description": "Per field (or _schema), the problems with it: a list of messages, or a nested "
+                       "object for a nested field"})
+    errors_zh = fields.Dict(keys=fields.String(), metadata={"description": "The same in Simplified Chinese"})
+    location = fields.String(metadata={"description": "Where the fields are: json, query, path, headers"})
+    details = fields.Dict(metadata={"description": "Further facts of this error (e.g. the current state)"})
+    request_id = fields.String(required=True, allow_none=True,
+                               metadata={"description": "Identifies the request in the logs (X-Request-ID)"})
+
+
 class ServiceApi(Api):
     """flask-smorest's Api with LSQ's error format for HTTP errors (webargs 422 included)."""
+
+    # Every documented error response (flask-smorest's defaults included) names the body we send.
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
@@ -133,6 +159,7 @@ def create_service_app(service: str, *, title: str, description: str, blueprints
     db.checkpoint_in_background()
     app.extensions["lsq"] = ServiceContext(settings, db)
     api = ServiceApi(app)
+    api.ma_plugin.converter.add_attribute_function(_decimal_bounds_as_numbers)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(_health_blueprint(service))
@@ -142,6 +169,15 @@ def create_service_app(service: str, *, title: str, description: str, blueprints
     if not app.testing:  # a process serving requests (tests build many apps in one process)
         runtime.tune_garbage_collector()
     return app
+
+
+def _decimal_bounds_as_numbers(converter, field, ret, **kwargs) -> dict:
+    """A ``Range`` of Decimals (money, scores) is documented with numbers, not the strings our JSON
+    writes Decimals as: OpenAPI requires ``minimum``/``maximum`` to be numbers."""
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        if isinstance(ret.get(key), Decimal):
+            ret[key] = float(ret[key])
+    return {}
 
 
 def context() -> ServiceContext:
@@ -165,6 +201,7 @@ def _install_hooks(app: Flask, service: str) -> None:
         g.principal = auth.ANONYMOUS
         _refuse_nul_characters()
         g.principal = auth.load_principal()
+        _refuse_a_missing_required_body()
 
     @app.after_request
     def _end(response):
@@ -181,7 +218,9 @@ def _install_hooks(app: Flask, service: str) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         errors = {error.field: [error.message]} if error.field else None
+        errors_zh = {error.field: [error.message_zh]} if error.field else None
         return error_response(error.status, error.code, error.message, error.message_zh, errors=errors,
+                              errors_zh=errors_zh,
                               **({"details": error.details} if error.details else {}))
 
     @app.errorhandler(Exception)
@@ -190,6 +229,19 @@ def _install_hooks(app: Flask, service: str) -> None:
         log.exception("unhandled error")
         return error_response(500, "internal_error",
                               "Internal error; the request id identifies it in the logs")
+
+
+def _refuse_a_missing_required_body() -> None:
+    """422 for a request without the JSON body its endpoint documents as required. Without this
+    check a body whose fields all have defaults (a policy, the settings) is read as ``{}`` and the
+    missing body silently resets them."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.content_length or request.get_data(cache=True):
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    handler = getattr(getattr(view, "view_class", None), request.method.lower(), None) or view
+    arguments = (getattr(handler, "_apidoc", None) or {}).get("arguments", {}).get("parameters", [])
+    if any(p.get("in") == "json" and p.get("required", True) for p in arguments):
+        raise Invalid("the request needs a JSON body", "请求缺少正文", field="json", code="body_required")
 
 
 def _refuse_nul_characters() -> None:

@@ -56,54 +56,12 @@ def api_message(error) -> str:
     return gettext(error.message) if is_chinese() else error.message
 
 
-#: Messages the APIs' field validation gives in English only (marshmallow's and the services'
-#: common ones): the portal says them in Chinese until every API sends ``errors_zh``.
-FIELD_MESSAGES = {
-    "Missing data for required field.": _l("Missing data for required field."),
-    "Field may not be null.": _l("Field may not be null."),
-    "Not a valid string.": _l("Not a valid string."),
-    "Not a valid integer.": _l("Not a valid integer."),
-    "Not a valid number.": _l("Not a valid number."),
-    "Not a valid date.": _l("Not a valid date."),
-    "Not a valid datetime.": _l("Not a valid datetime."),
-    "Not a valid email address.": _l("Not a valid email address."),
-    "Not a valid boolean.": _l("Not a valid boolean."),
-    "Unknown field.": _l("Unknown field."),
-    "Must be one of the choices.": _l("Must be one of the choices."),
-    "Shorter than minimum length.": _l("Shorter than minimum length."),
-    "Longer than maximum length.": _l("Longer than maximum length."),
-    "Out of range.": _l("Out of range."),
-}
-
-
 def field_errors(error) -> dict:
-    """``{field: [message, ...]}`` of an API error in the page's language."""
+    """``{field: [message, ...]}`` of an API error in the page's language (every service sends
+    ``errors_zh``, from the one catalogue ``shared.messages_zh``)."""
     if is_chinese() and error.errors_zh:
         return error.errors_zh
-    if is_chinese() and error.message_zh and len(error.errors) == 1:
-        # a service's own rule names one field and says it in both languages (message, message_zh)
-        [(name, messages)] = error.errors.items()
-        if messages == [error.message]:
-            return {name: [error.message_zh]}
-    out = {}
-    for name, messages in error.errors.items():
-        out[name] = [str(_field_message(m)) if is_chinese() else m for m in messages]
-    return out
-
-
-def _field_message(message: str):
-    if message in FIELD_MESSAGES:
-        return FIELD_MESSAGES[message]
-    # marshmallow's templated messages: "Must be one of: a, b.", "Longer than maximum length 200."
-    for prefix, key in (("Must be one of", "Must be one of the choices."),
-                        ("Shorter than minimum length", "Shorter than minimum length."),
-                        ("Longer than maximum length", "Longer than maximum length."),
-                        ("Must be greater than or equal to", "Out of range."),
-                        ("Must be less than or equal to", "Out of range."),
-                        ("Length must be between", "Longer than maximum length.")):
-        if message.startswith(prefix):
-            return FIELD_MESSAGES[key]
-    return message
+    return error.errors
 
 
 def remember(response, lang: str):

@@ -195,13 +195,7 @@ def without_ids(text):
 # -- forms ---------------------------------------------------------------------------------------
 def api_errors(error: ApiError) -> dict:
     """The API's errors per field in the page's language, without ids."""
-    errors = i18n.field_errors(error)
-    if i18n.is_chinese() and error.message_zh and not error.errors_zh:
-        # a domain rule's error names one field with the message; its Chinese is message_zh
-        for name, messages in error.errors.items():
-            if messages == [error.message]:
-                errors[name] = [error.message_zh]
-    return {name: [without_ids(m) for m in messages] for name, messages in errors.items()}
+    return {name: [without_ids(m) for m in messages] for name, messages in i18n.field_errors(error).items()}
 
 
 def keep_api_error(error: ApiError, typed: dict, shown: tuple = (), message: str | None = None) -> None:

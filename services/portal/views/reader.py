@@ -90,14 +90,8 @@ def _whole(text, low: int, high: int) -> int | None:
 
 
 def _field_errors(error: ApiError) -> dict:
-    """The API's errors per field in the page's language (a rule the service checks itself names
-    one field with its message in both languages)."""
-    errors = i18n.field_errors(error)
-    if i18n.is_chinese() and error.message_zh and not error.errors_zh and len(error.errors) == 1:
-        [(name, messages)] = error.errors.items()
-        if messages == [error.message]:
-            errors = {name: [error.message_zh]}
-    return errors
+    """The API's errors per field in the page's language."""
+    return i18n.field_errors(error)
 
 
 def _keep_error(typed: dict, error: ApiError, fields: tuple, renames: dict | None = None) -> None:

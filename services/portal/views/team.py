@@ -274,14 +274,8 @@ def keep(key: str, typed: dict, errors: dict | None = None, message: str | None 
 
 
 def translated(error: ApiError) -> dict:
-    """An API error's field errors in the page's language. A domain error names one field with an
-    English message and gives its Chinese as the error's message."""
-    errors = i18n.field_errors(error)
-    if i18n.is_chinese() and not error.errors_zh and error.message_zh and len(errors) == 1:
-        name, messages = next(iter(errors.items()))
-        if messages == error.errors.get(name):
-            errors = {name: [error.message_zh]}
-    return errors
+    """An API error's field errors in the page's language."""
+    return i18n.field_errors(error)
 
 
 def api_errors(error: ApiError, fields: tuple = (), errors: dict | None = None) -> tuple[dict, str | None]:
