@@ -58,11 +58,12 @@ def get_rubric(rubric_id):
 
 # -- cycles ------------------------------------------------------------------------------------
 @blp.post("/cycles")
-@access()
+@access("branch_manager")
 @blp.arguments(schemas.CycleIn)
 @blp.response(201, schemas.Cycle)
 def create_cycle(data):
-    """Create a draft cycle: period, scope and deadline (network_admin) / 新建评价周期"""
+    """Create a draft cycle: period, scope and deadline (network_admin; a branch manager for their
+    own branch) / 新建评价周期"""
     return service.create_cycle(db(), auth.current(), data)
 
 
@@ -72,7 +73,7 @@ def create_cycle(data):
 @blp.response(200, schemas.CyclePage)
 def list_cycles(args):
     """Evaluation cycles, latest period first / 评价周期列表"""
-    items, total = service.list_cycles(db(), args.get("status"), args["page"], args["page_size"])
+    items, total = service.list_cycles(db(), auth.current(), args.get("status"), args["page"], args["page_size"])
     return page(items, total, args)
 
 
@@ -80,12 +81,29 @@ def list_cycles(args):
 @access(*EVERYONE)
 @blp.response(200, schemas.Cycle)
 def get_cycle(cycle_id):
-    """One cycle / 评价周期详情"""
-    return service.get_cycle(db(), cycle_id)
+    """One cycle (another branch's → 404) / 评价周期详情"""
+    return service.get_cycle(db(), auth.current(), cycle_id)
+
+
+@blp.patch("/cycles/<cycle_id>")
+@access("branch_manager")
+@blp.arguments(schemas.CyclePatch)
+@blp.response(200, schemas.Cycle)
+def update_cycle(data, cycle_id):
+    """Edit a draft; extend an open cycle's deadline → lsq.cycle.extended.v1 / 修改周期、延长截止时间"""
+    return service.update_cycle(db(), auth.current(), cycle_id, data)
+
+
+@blp.delete("/cycles/<cycle_id>")
+@access("branch_manager")
+@blp.response(204)
+def delete_cycle(cycle_id):
+    """Delete a draft cycle / 删除草稿周期"""
+    service.delete_cycle(db(), auth.current(), cycle_id)
 
 
 @blp.post("/cycles/<cycle_id>/open")
-@access()
+@access("branch_manager")
 @blp.response(200, schemas.Cycle)
 def open_cycle(cycle_id):
     """Open: fix participants and assign peers → lsq.cycle.opened.v1 / 开放评价"""
@@ -93,7 +111,7 @@ def open_cycle(cycle_id):
 
 
 @blp.post("/cycles/<cycle_id>/close")
-@access()
+@access("branch_manager")
 @blp.response(200, schemas.Cycle)
 def close_cycle(cycle_id):
     """Close: stop ratings, freeze the inputs and compute the scores / 关闭评价并计分"""
@@ -101,7 +119,7 @@ def close_cycle(cycle_id):
 
 
 @blp.post("/cycles/<cycle_id>/publish")
-@access()
+@access("branch_manager")
 @blp.response(200, schemas.Cycle)
 def publish_cycle(cycle_id):
     """Publish: staff see their results → lsq.evaluation.scored.v1 each / 公布结果"""

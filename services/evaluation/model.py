@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation, localcont
 from zoneinfo import ZoneInfo
 
 from shared.errors import Conflict, Forbidden, Invalid
+from shared.numbers import round_half_up
 from shared.timeutil import UTC, as_utc, local_date, local_midnight, network_zone
 
 COMPONENTS = ("reader", "supervisor", "peer", "self")
@@ -23,6 +24,17 @@ RATER_TYPES = ("self", "peer", "supervisor")  # the reader component comes from 
 GRADES = ("excellent", "good", "satisfactory", "unsatisfactory")
 GRADE_LABELS_ZH = {"excellent": "优秀", "good": "良好", "satisfactory": "合格", "unsatisfactory": "不合格"}
 CYCLE_STATES = ("draft", "open", "closed", "published")
+CYCLE_STATE_LABELS_ZH = {"draft": "草稿", "open": "开放评价", "closed": "已关闭", "published": "已公布"}
+#: What each cycle action is called in a Chinese text.
+ACTION_LABELS_ZH = {"open": "开放", "close": "关闭", "publish": "公布", "edit": "修改", "delete": "删除",
+                    "extend": "延长截止时间"}
+RATER_TYPE_LABELS_ZH = {"self": "自评", "peer": "同事评价", "supervisor": "主管评价", "reader": "读者评价"}
+#: Appeal states in this service, with the words the incentive service uses for its appeals
+#: (``open`` / ``decided``) accepted as filters: open = pending, decided = upheld or revised.
+APPEAL_STATES = ("pending", "upheld", "revised")
+APPEAL_STATE_LABELS_ZH = {"pending": "待处理", "upheld": "维持原结果", "revised": "已改分"}
+APPEAL_FILTERS = {"pending": ("pending",), "upheld": ("upheld",), "revised": ("revised",),
+                  "open": ("pending",), "decided": ("upheld", "revised")}
 SEVERITIES = ("low", "normal", "high", "urgent")
 COUNTED_OUTCOMES = ("substantiated", "partially_substantiated")
 #: Roles that are evaluated (network_admin and auditor accounts are not library-floor staff).
@@ -33,8 +45,6 @@ SCALE_MIN, SCALE_MAX = 1, 5
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _CTX = Context(prec=28, rounding=ROUND_HALF_UP)
-TWO_PLACES = Decimal("0.01")
-ONE_PLACE = Decimal("0.1")
 
 
 def dec(value) -> Decimal:
@@ -47,8 +57,9 @@ def dec(value) -> Decimal:
 
 
 def q2(value: Decimal) -> Decimal:
-    """Round half up to two places: the one rounding step of every published figure."""
-    return value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+    """Round half up to two places (``shared.numbers.round_half_up``): the one rounding step of
+    every published figure."""
+    return round_half_up(value, 2)
 
 
 # -- rubric ----------------------------------------------------------------------------------
@@ -100,9 +111,9 @@ def check_dimensions(dimensions: list[dict]) -> list[dict]:
             raise Invalid(f"dimension code {code} appears twice", f"维度代码 {code} 重复",
                           field=f"dimensions.{i}.code")
         seen.add(code)
-        for label in ("label_en", "label_zh"):
+        for label, label_zh in (("label_en", "英文名称"), ("label_zh", "中文名称")):
             if not (d.get(label) or "").strip():
-                raise Invalid(f"dimension {code} needs {label}", f"维度 {code} 缺少 {label}",
+                raise Invalid(f"dimension {code} needs {label}", f"维度 {code} 缺少{label_zh}",
                               field=f"dimensions.{i}.{label}")
         try:
             weight = dec(d.get("weight"))
@@ -153,24 +164,45 @@ def default_settings() -> dict:
     return check_settings({**DEFAULT_SETTINGS, "timezone": network_zone("evaluation").key})
 
 
+SETTING_LABELS_ZH = {
+    "rater_weights": "评价来源权重", "peers_per_person": "每人同事评价人数", "min_peer_answers": "最少同事评价数",
+    "reader": "读者评价参数", "reader.min_ratings": "读者评价最少条数", "reader.praise_bonus": "每条表扬加分",
+    "reader.praise_bonus_cap": "表扬加分上限", "reader.penalties": "投诉扣分", "grade_bands": "等级分数线",
+    "appeal_days": "申诉天数", "timezone": "时区"}
+_WORDS_ZH = {**RATER_TYPE_LABELS_ZH, **GRADE_LABELS_ZH, "substantiated": "投诉属实", "partially_substantiated": "部分属实",
+             "low": "低", "normal": "一般", "high": "高", "urgent": "紧急"}
+
+
+def setting_label_zh(field: str) -> str:
+    """A setting's name in a Chinese text: "reader.penalties.substantiated.high" → 投诉扣分（投诉属实，高）,
+    not its English key."""
+    parts = field.split(".")
+    for n in range(len(parts), 0, -1):
+        head = ".".join(parts[:n])
+        if head in SETTING_LABELS_ZH:
+            rest = [_WORDS_ZH.get(p, p) for p in parts[n:]]
+            return SETTING_LABELS_ZH[head] + (f"（{'，'.join(rest)}）" if rest else "")
+    return field
+
+
 def _number(value, field: str, low: Decimal, high: Decimal) -> Decimal:
     try:
         number = dec(value)
         if not number.is_finite():
             raise InvalidOperation
     except (InvalidOperation, ValueError, TypeError):
-        raise Invalid(f"{field} must be a number", f"{field} 必须是数字", field=field) from None
+        raise Invalid(f"{field} must be a number", f"{setting_label_zh(field)}必须是数字", field=field) from None
     if not (low <= number <= high):
-        raise Invalid(f"{field} must be between {low} and {high}", f"{field} 须在 {low} 与 {high} 之间",
+        raise Invalid(f"{field} must be between {low} and {high}", f"{setting_label_zh(field)}须在 {low} 与 {high} 之间",
                       field=field)
     return number
 
 
 def _integer(value, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(f"{field} must be a whole number", f"{field} 必须是整数", field=field)
+        raise Invalid(f"{field} must be a whole number", f"{setting_label_zh(field)}必须是整数", field=field)
     if not (low <= value <= high):
-        raise Invalid(f"{field} must be between {low} and {high}", f"{field} 须在 {low} 与 {high} 之间",
+        raise Invalid(f"{field} must be between {low} and {high}", f"{setting_label_zh(field)}须在 {low} 与 {high} 之间",
                       field=field)
     return value
 
@@ -219,7 +251,7 @@ def merge_settings(current: dict, changes: dict) -> dict:
 def check_settings(s: dict) -> dict:
     """Validate complete settings; returns them canonical (decimals as strings)."""
     if not isinstance(s.get("rater_weights"), dict):
-        raise Invalid("rater_weights must be an object", "rater_weights 必须是对象", field="rater_weights")
+        raise Invalid("rater_weights must be an object", "评价来源权重必须是对象", field="rater_weights")
     out = {"rater_weights": check_rater_weights(s["rater_weights"])}
     out["peers_per_person"] = _integer(s.get("peers_per_person"), "peers_per_person", 3, 10)
     out["min_peer_answers"] = _integer(s.get("min_peer_answers"), "min_peer_answers", 3, 10)
@@ -228,7 +260,7 @@ def check_settings(s: dict) -> dict:
                       field="min_peer_answers")
     r = s.get("reader")
     if not isinstance(r, dict):
-        raise Invalid("reader must be an object", "reader 必须是对象", field="reader")
+        raise Invalid("reader must be an object", "读者评价参数必须是对象", field="reader")
     reader = {
         "min_ratings": _integer(r.get("min_ratings"), "reader.min_ratings", 1, 1000),
         "praise_bonus": str(_number(r.get("praise_bonus"), "reader.praise_bonus", Decimal(0), Decimal(1))),
@@ -242,11 +274,11 @@ def check_settings(s: dict) -> dict:
                       field=f"reader.{unknown[0]}")
     penalties = r.get("penalties")
     if not isinstance(penalties, dict):
-        raise Invalid("reader.penalties must be an object", "reader.penalties 必须是对象", field="reader.penalties")
+        raise Invalid("reader.penalties must be an object", "投诉扣分必须是对象", field="reader.penalties")
     for outcome in COUNTED_OUTCOMES:
         table = penalties.get(outcome)
         if not isinstance(table, dict):
-            raise Invalid(f"reader.penalties.{outcome} must be an object", f"reader.penalties.{outcome} 必须是对象",
+            raise Invalid(f"reader.penalties.{outcome} must be an object", f"{setting_label_zh('reader.penalties.' + outcome)}必须是对象",
                           field=f"reader.penalties.{outcome}")
         reader["penalties"][outcome] = {
             sev: str(_number(table.get(sev), f"reader.penalties.{outcome}.{sev}", Decimal(0), Decimal(4)))
@@ -254,7 +286,7 @@ def check_settings(s: dict) -> dict:
     out["reader"] = reader
     bands = s.get("grade_bands")
     if not isinstance(bands, dict):
-        raise Invalid("grade_bands must be an object", "grade_bands 必须是对象", field="grade_bands")
+        raise Invalid("grade_bands must be an object", "等级分数线必须是对象", field="grade_bands")
     out["grade_bands"] = {g: _integer(bands.get(g), f"grade_bands.{g}", 0, 100)
                           for g in ("excellent", "good", "satisfactory")}
     b = out["grade_bands"]
@@ -347,6 +379,24 @@ def check_deadline(period_start: date, deadline: datetime, tz: str | None = None
                       field="submission_deadline")
 
 
+def check_deadline_ahead(deadline: datetime, now: datetime) -> None:
+    """A new deadline lies ahead: a cycle whose deadline has passed could never take a rating
+    (nor be opened). 422 naming ``submission_deadline``."""
+    if as_utc(deadline) <= as_utc(now):
+        raise Invalid("submission_deadline is in the past: give one still ahead",
+                      "提交截止时间已过，请给出尚未到来的截止时间", field="submission_deadline",
+                      code="deadline_in_past")
+
+
+def check_extension(current: datetime, new: datetime, now: datetime) -> None:
+    """An open cycle's deadline may only move later, and to a moment still ahead (422 otherwise)."""
+    check_deadline_ahead(new, now)
+    if as_utc(new) <= as_utc(current):
+        raise Invalid("an open cycle's deadline can only be extended (later than the current one)",
+                      "开放中的周期只能延长截止时间，不能提前", field="submission_deadline",
+                      code="deadline_not_extended")
+
+
 def period_bounds(period_start: date, period_end: date, tz: str) -> tuple[datetime, datetime]:
     """[start, end) of the period in UTC: local midnight of the first day to that after the last.
 
@@ -364,6 +414,44 @@ def default_deadline(period_end: date, tz: str) -> datetime:
     return datetime.combine(day, time.max, tzinfo=_zone(tz)).astimezone(UTC)
 
 
+# -- who runs a cycle, who sees it -------------------------------------------------------------
+def cycle_scope(role: str, branch_id: str | None, scope: str | None, branch_ids: list[str] | None
+                ) -> tuple[str, list[str], str | None]:
+    """``(scope, branch_ids, owner_branch_id)`` of a cycle created (or edited) by ``role``.
+
+    The network office (network_admin) creates network cycles (the default) and cycles of any
+    branches, which it alone runs (owner None). A branch manager creates a cycle of their own
+    branch only (the default scope for them), which they run (owner = their branch); a network
+    scope or another branch is refused (403).
+    """
+    ids = sorted(set(branch_ids or []))
+    if role != "branch_manager":
+        return scope or "network", ids, None
+    if scope == "network":
+        raise Forbidden("network-wide cycles are created by the network office (network_admin)",
+                        "全馆评价周期由总馆（网络管理员）创建，馆长只能创建本分馆的评价周期")
+    others = [b for b in ids if b != branch_id]
+    if others:
+        raise Forbidden(f"a branch manager creates cycles of their own branch only ({others[0]} is another)",
+                        "馆长只能创建本分馆的评价周期")
+    return "branches", [branch_id], branch_id
+
+
+def cycle_visible(network_wide: bool, branch_id: str | None, scope: str, cycle_branch_ids: list[str]) -> bool:
+    """Network roles see every cycle; the others the network's cycles and those of their branch."""
+    return network_wide or scope == "network" or (branch_id is not None and branch_id in cycle_branch_ids)
+
+
+def check_may_run(role: str, branch_id: str | None, owner_branch_id: str | None) -> None:
+    """network_admin runs every cycle; a branch manager only their own branch's (403 otherwise)."""
+    if role == "network_admin":
+        return
+    if role == "branch_manager" and owner_branch_id is not None and owner_branch_id == branch_id:
+        return
+    raise Forbidden("this cycle is run by the network office: a branch manager runs only the cycles of their "
+                    "own branch", "该评价周期由总馆管理，馆长只能管理本分馆的评价周期")
+
+
 # -- cycle states ------------------------------------------------------------------------------
 TRANSITIONS = {"open": ("draft", "open"), "close": ("open", "closed"), "publish": ("closed", "published")}
 
@@ -371,17 +459,25 @@ TRANSITIONS = {"open": ("draft", "open"), "close": ("open", "closed"), "publish"
 def check_transition(status: str, action: str) -> str:
     """The state after ``action``; 409 if the cycle is not in the state the action needs."""
     before, after = TRANSITIONS[action]
-    if status != before:
-        raise Conflict(f"cannot {action} a cycle that is {status} (it must be {before})",
-                       f"周期当前为 {status} 状态，无法执行 {action}（需为 {before}）", code="cycle_state")
+    check_state(status, action, before)
     return after
+
+
+def check_state(status: str, action: str, *allowed: str) -> None:
+    """409 ``cycle_state`` unless the cycle is in one of the ``allowed`` states for ``action``."""
+    if status not in allowed:
+        zh = "或".join(CYCLE_STATE_LABELS_ZH[a] for a in allowed)
+        raise Conflict(f"cannot {action} a cycle that is {status} (it must be {' or '.join(allowed)})",
+                       f"周期当前为“{CYCLE_STATE_LABELS_ZH.get(status, status)}”状态，无法{ACTION_LABELS_ZH[action]}"
+                       f"（需为“{zh}”）", code="cycle_state")
 
 
 def check_submission_window(status: str, deadline: datetime, now: datetime) -> None:
     """Ratings are taken while the cycle is open and until its deadline (409 otherwise)."""
     if status != "open":
         raise Conflict(f"the cycle is {status}: ratings are taken only while it is open",
-                       f"周期当前为 {status} 状态，仅在开放期间可提交评价", code="cycle_not_open")
+                       f"周期当前为“{CYCLE_STATE_LABELS_ZH.get(status, status)}”状态，仅在开放期间可提交评价",
+                       code="cycle_not_open")
     if now > deadline:
         raise Conflict("the submission deadline has passed", "评价提交截止时间已过", code="deadline_passed")
 
@@ -391,19 +487,34 @@ def _order_key(cycle_id: str, staff_id: str) -> str:
     return hashlib.sha256(f"{cycle_id}:{staff_id}".encode()).hexdigest()
 
 
-def assign_peers(cycle_id: str, members: list[tuple[str, str]], per_person: int) -> dict[str, list[str]]:
-    """Peers for each ``(staff_id, branch_id)``: colleagues of the same branch, never themselves.
+#: Levels of the evaluated roles: someone of a higher level in the branch supervises the person
+#: (a supervisor the staff, the branch manager everybody), so is never their peer.
+LEVELS = {"staff": 0, "supervisor": 1, "branch_manager": 2}
 
-    Within a branch, staff are put in a ring in an order drawn from the cycle id (so it differs
-    from cycle to cycle but is reproducible) and each rates the next ``k`` people of the ring,
-    ``k = min(per_person, branch size - 1)``: everybody gets ``k`` peers and rates ``k`` people.
+
+def peer_group(branch_id: str, role: str) -> tuple[str, str]:
+    """The colleagues a participant's peers are drawn from: the same role in the same branch;
+    branch managers (one per branch) are colleagues of the other branches' managers."""
+    return ("*", role) if role == "branch_manager" else (branch_id, role)
+
+
+def assign_peers(cycle_id: str, members: list[tuple[str, str, str]], per_person: int) -> dict[str, list[str]]:
+    """Peers for each ``(staff_id, branch_id, role)``: colleagues of the same level, never
+    themselves and never someone who supervises them.
+
+    Staff are peers of the staff of their branch, supervisors of its supervisors, and branch
+    managers of the other branches' managers in the cycle (``peer_group``): a supervisor who
+    gives a staff member the supervisor rating is never also one of their peers. Within a group,
+    people are put in a ring in an order drawn from the cycle id (so it differs from cycle to
+    cycle but is reproducible) and each rates the next ``k`` people of the ring,
+    ``k = min(per_person, group size - 1)``: everybody gets ``k`` peers and rates ``k`` people.
     """
-    by_branch: dict[str, list[str]] = {}
-    for staff_id, branch_id in members:
-        by_branch.setdefault(branch_id, []).append(staff_id)
+    by_group: dict[tuple[str, str], list[str]] = {}
+    for staff_id, branch_id, role in members:
+        by_group.setdefault(peer_group(branch_id, role), []).append(staff_id)
     peers: dict[str, list[str]] = {}
-    for branch_id in sorted(by_branch):
-        ring = sorted(set(by_branch[branch_id]), key=lambda s: (_order_key(cycle_id, s), s))
+    for group in sorted(by_group):
+        ring = sorted(set(by_group[group]), key=lambda s: (_order_key(cycle_id, s), s))
         n = len(ring)
         k = min(per_person, n - 1)
         for i, staff_id in enumerate(ring):
@@ -412,18 +523,31 @@ def assign_peers(cycle_id: str, members: list[tuple[str, str]], per_person: int)
     return peers
 
 
-def check_peer_change(staff_id: str, peer_ids: list[str], participants: set[str]) -> list[str]:
-    """A manual peer list: cycle participants only, not the person themselves, no repeats."""
+def supervises(rater: tuple[str, str], person: tuple[str, str]) -> bool:
+    """Does a participant ``(branch_id, role)`` supervise another: same branch, higher level."""
+    return rater[0] == person[0] and LEVELS.get(rater[1], 0) > LEVELS.get(person[1], 0)
+
+
+def check_peer_change(staff_id: str, peer_ids: list[str], participants) -> list[str]:
+    """A manual peer list: cycle participants only, not the person themselves, no repeats, and
+    nobody who supervises the person (``participants``: staff id → (branch_id, role), or a set
+    of ids when roles are not known)."""
     if len(peer_ids) > 10:
         raise Invalid("at most 10 peers", "最多 10 名同事评价人", field="peer_ids")
     if len(set(peer_ids)) != len(peer_ids):
         raise Invalid("a peer is listed twice", "同事评价人重复", field="peer_ids")
     if staff_id in peer_ids:
         raise Invalid("nobody is their own peer", "不能指定本人为同事评价人", field="peer_ids")
-    strangers = sorted(set(peer_ids) - participants)
+    strangers = sorted(set(peer_ids) - set(participants))
     if strangers:
         raise Invalid(f"{strangers[0]} is not a participant of this cycle", f"{strangers[0]} 不是本周期的参评人员",
                       field="peer_ids")
+    if isinstance(participants, dict) and staff_id in participants:
+        bosses = sorted(p for p in peer_ids if supervises(participants[p], participants[staff_id]))
+        if bosses:
+            raise Invalid(f"{bosses[0]} supervises this staff member: a supervisor or the branch manager is "
+                          "never a peer", "主管或馆长不能作为其下属的同事评价人", field="peer_ids",
+                          code="supervisor_as_peer")
     return sorted(peer_ids)
 
 
@@ -435,13 +559,14 @@ def check_ratings(rubric: Rubric, scores: dict) -> dict[str, int]:
         raise Invalid(f"{unknown[0]} is not a dimension of rubric version {rubric.version}",
                       f"{unknown[0]} 不是第 {rubric.version} 版评价量表的维度", field=f"scores.{unknown[0]}")
     out = {}
-    for code in rubric.codes:
+    for d in rubric.dimensions:
+        code = d.code
         if code not in scores:
-            raise Invalid(f"a rating for {code} is required", f"缺少维度 {code} 的评分", field=f"scores.{code}")
+            raise Invalid(f"a rating for {code} is required", f"缺少维度“{d.label_zh}”的评分", field=f"scores.{code}")
         value = scores[code]
         if isinstance(value, bool) or not isinstance(value, int) or not (SCALE_MIN <= value <= SCALE_MAX):
-            raise Invalid(f"rating of {code} must be a whole number from 1 to 5", f"维度 {code} 的评分须为 1–5 的整数",
-                          field=f"scores.{code}")
+            raise Invalid(f"rating of {code} must be a whole number from 1 to 5",
+                          f"维度“{d.label_zh}”的评分须为 1–5 的整数", field=f"scores.{code}")
         out[code] = value
     return out
 
@@ -463,6 +588,10 @@ def check_rater(rater_type: str, *, rater_id: str | None, rater_role: str | None
         if rater_role != "network_admin" and (rater_role not in SUPERVISOR_ROLES or rater_branch != staff_branch):
             raise Forbidden("supervisor ratings are given by supervisors of the staff member's branch",
                             "主管评价只能由该员工所在分馆的主管提交")
+        if rater_id in assigned_peers:
+            # one person, one voice: a colleague rates as a peer, not also as a supervisor
+            raise Forbidden("you rate this person as a peer: a peer does not also give the supervisor rating",
+                            "您是该员工的同事评价人，不能再提交主管评价")
 
 
 # -- the reader component --------------------------------------------------------------------
@@ -588,8 +717,7 @@ def _round_components(components: dict) -> dict:
         e = components[c]
         out[c] = {"used": e["value"] is not None, "answers": e["answers"],
                   "value": None if e["value"] is None else q2(e["value"]),
-                  "weight": q2(e["weight"]), "effective_weight": e["effective_weight"].quantize(
-                      Decimal("0.0001"), rounding=ROUND_HALF_UP),
+                  "weight": q2(e["weight"]), "effective_weight": round_half_up(e["effective_weight"], 4),
                   "reason": e["reason"]}
     return out
 
@@ -611,8 +739,7 @@ def rank_within_branches(results: dict[str, tuple[str, Decimal | None]]) -> dict
         for score, staff_id in scores:
             rank = 1 + sum(1 for s, _ in scores if s > score)
             with localcontext(_CTX):
-                pct = Decimal(100) if n == 1 else (Decimal(100) * (n - rank) / (n - 1)).quantize(
-                    ONE_PLACE, rounding=ROUND_HALF_UP)
+                pct = Decimal(100) if n == 1 else round_half_up(Decimal(100) * (n - rank) / (n - 1), 1)
             out[staff_id] = (rank, n, pct)
     return out
 

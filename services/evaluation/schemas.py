@@ -1,7 +1,7 @@
 """Request and response schemas of the evaluation API."""
 from marshmallow import Schema, fields, validate
 
-from services.evaluation.model import COMPONENTS, CYCLE_STATES, GRADES, RATER_TYPES
+from services.evaluation.model import APPEAL_FILTERS, APPEAL_STATES, COMPONENTS, CYCLE_STATES, GRADES, RATER_TYPES
 from shared.web import PageArgs, page_schema
 
 _id = dict(validate=validate.Length(min=1, max=64))
@@ -64,14 +64,32 @@ class CycleIn(Schema):
                                                     "period_start and period_end"})
     period_start = fields.Date(load_default=None, allow_none=True)
     period_end = fields.Date(load_default=None, allow_none=True)
-    scope = fields.String(load_default="network", validate=validate.OneOf(("network", "branches")))
+    scope = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("network", "branches")),
+                          metadata={"description": "default: network (network_admin), the own branch (branch "
+                                                   "manager, who may create no other)"})
     branch_ids = fields.List(fields.String(**_id), load_default=list, validate=validate.Length(max=500))
     submission_deadline = fields.AwareDateTime(load_default=None, allow_none=True,
-                                               metadata={"description": "default: 14 days after the period"})
+                                               metadata={"description": "default: 14 days after the period; "
+                                                                        "must be ahead (else 422)"})
     rubric_id = fields.String(load_default=None, allow_none=True, metadata={"description": "default: latest"})
     rater_weights = fields.Dict(keys=fields.String(), values=fields.Raw(), load_default=None, allow_none=True,
                                 metadata={"description": "override of the settings' rater weights"})
     peers_per_person = fields.Raw(load_default=None, allow_none=True)
+
+
+class CyclePatch(Schema):
+    """A draft: any of these (checked as at creation). An open cycle: only a later deadline."""
+
+    period = fields.String(validate=validate.Length(min=1, max=20))
+    period_start = fields.Date(allow_none=True)
+    period_end = fields.Date(allow_none=True)
+    scope = fields.String(validate=validate.OneOf(("network", "branches")))
+    branch_ids = fields.List(fields.String(**_id), validate=validate.Length(max=500))
+    submission_deadline = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "a draft: any moment ahead (null: the default); an open cycle: later than the current one"})
+    rubric_id = fields.String(allow_none=True)
+    rater_weights = fields.Dict(keys=fields.String(), values=fields.Raw(), allow_none=True)
+    peers_per_person = fields.Raw(allow_none=True)
 
 
 class Cycle(Schema):
@@ -86,6 +104,9 @@ class Cycle(Schema):
     settings = fields.Dict()
     submission_deadline = fields.AwareDateTime()
     status = fields.String(metadata={"enum": list(CYCLE_STATES)})
+    status_zh = fields.String(metadata={"description": "草稿 / 开放评价 / 已关闭 / 已公布"})
+    owner_branch_id = fields.String(allow_none=True, metadata={
+        "description": "the branch whose manager runs this cycle; null: run by the network office"})
     participants = fields.Integer()
     scored = fields.Integer()
     scores_digest = fields.String(allow_none=True)
@@ -192,7 +213,8 @@ class Appeal(Schema):
     branch_id = fields.String()
     reason = fields.String()
     filed_at = fields.AwareDateTime()
-    status = fields.String(metadata={"enum": ["pending", "upheld", "revised"]})
+    status = fields.String(metadata={"enum": list(APPEAL_STATES)})
+    status_zh = fields.String(metadata={"description": "待处理 / 维持原结果 / 已改分"})
     decided_at = fields.AwareDateTime(allow_none=True)
     decided_by = fields.String(allow_none=True)
     decision_reason = fields.String(allow_none=True)
@@ -233,12 +255,15 @@ class AppealIn(Schema):
 
 
 class AppealQuery(PageArgs):
-    status = fields.String(validate=validate.OneOf(("pending", "upheld", "revised")))
+    status = fields.String(validate=validate.OneOf(list(APPEAL_FILTERS)), metadata={
+        "description": "pending, upheld, revised; or the incentive service's words: open (= pending), "
+                       "decided (= upheld or revised)"})
     branch_id = fields.String(**_id, metadata={"description": "appeals of one branch's staff"})
 
 
 class DecisionIn(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(("uphold", "revise")))
+    decision = fields.String(required=True, validate=validate.OneOf(("uphold", "revise", "upheld", "revised")),
+                             metadata={"description": "uphold or revise (upheld / revised are taken as the same)"})
     reason = fields.String(required=True, validate=validate.Length(min=5, max=2000))
     score = fields.Decimal(load_default=None, allow_none=True, validate=validate.Range(0, 100),
                            metadata={"description": "the revised 0-100 score (revise only)"})

@@ -8,12 +8,13 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.evaluation import model, store
 from services.evaluation.model import dec, q2
 from shared import directory_view, outbox
+from shared.events import get as get_event_type
 from shared.auth import Principal
 from shared.db import Database, page_of
 from shared.ids import time_ordered_id
@@ -120,74 +121,175 @@ def _rubric_of(conn, cycle) -> model.Rubric:
 
 # -- cycles ------------------------------------------------------------------------------------
 def _cycle_out(row) -> dict:
-    return {**dict(row), "branch_ids": json.loads(row["branch_ids"]), "settings": json.loads(row["settings"])}
+    return {**dict(row), "branch_ids": json.loads(row["branch_ids"]), "settings": json.loads(row["settings"]),
+            "status_zh": model.CYCLE_STATE_LABELS_ZH.get(row["status"])}
 
 
-def _cycle_row(conn, cycle_id: str, for_update: bool = False, for_share: bool = False):
+def _cycle_row(conn, cycle_id: str, for_update: bool = False, for_share: bool = False,
+               actor: Principal | None = None):
+    """The cycle, or 404, also when ``actor`` may not see it: another branch's cycle answers as
+    one that does not exist, as every other-branch object does."""
     row = store.get(conn, store.cycles, cycle_id, for_update=for_update, for_share=for_share)
-    if row is None:
+    if row is None or (actor is not None and not model.cycle_visible(
+            actor.network_wide, actor.branch_id, row["scope"], json.loads(row["branch_ids"]))):
         raise not_found("cycle", "评价周期", cycle_id)
     return row
 
 
+def _run_cycle_row(conn, actor: Principal, cycle_id: str):
+    """The cycle, locked, for someone who may run it (404 if they cannot see it, 403 if they see
+    it but the network office runs it)."""
+    row = _cycle_row(conn, cycle_id, for_update=True, actor=actor)
+    model.check_may_run(actor.role, actor.branch_id, row["owner_branch_id"])
+    return row
+
+
+def _set_cycle_branches(conn, cycle_id: str, branch_ids: list[str]) -> None:
+    conn.execute(store.cycle_branches.delete().where(store.cycle_branches.c.cycle_id == cycle_id))
+    if branch_ids:
+        conn.execute(store.cycle_branches.insert(), [{"cycle_id": cycle_id, "branch_id": b} for b in branch_ids])
+
+
+def _draft_values(conn, actor: Principal, data: dict, settings: dict, now: datetime) -> dict:
+    """The checked columns of a draft cycle from its whole description (a new one, or a draft
+    with an edit applied): period, scope, deadline, rubric and the settings frozen in it."""
+    if data.get("rater_weights") is not None:
+        if actor.role != "network_admin":
+            raise Forbidden("the rater weights are the network's: only network_admin overrides them",
+                            "评价来源权重由总馆统一设定，馆长不能修改", field="rater_weights")
+        settings = model.merge_settings(settings, {"rater_weights": data["rater_weights"]})
+    if data.get("peers_per_person") is not None:
+        settings = model.merge_settings(settings, {"peers_per_person": data["peers_per_person"]})
+    if data.get("period_start") or data.get("period_end"):
+        if not (data.get("period_start") and data.get("period_end")):
+            missing = "period_end" if data.get("period_start") else "period_start"
+            raise Invalid("give both period_start and period_end, or neither", "请同时给出周期开始和结束日期",
+                          field=missing)
+        start, end = data["period_start"], data["period_end"]
+    else:
+        start, end = model.parse_period(data["period"])
+    model.check_period(start, end)
+    deadline = data.get("submission_deadline")
+    if deadline is None:
+        deadline = model.default_deadline(end, settings["timezone"])
+        if deadline <= now:
+            raise Invalid("the default deadline (14 days after the period) has passed: give a "
+                          "submission_deadline still ahead", "默认提交截止时间（周期结束后 14 天）已过，请给出尚未到来的截止时间",
+                          field="submission_deadline", code="deadline_in_past")
+    model.check_deadline(start, deadline, settings["timezone"])
+    model.check_deadline_ahead(deadline, now)
+    scope, branch_ids, owner = model.cycle_scope(actor.role, actor.branch_id, data.get("scope"),
+                                                 data.get("branch_ids"))
+    if scope == "branches":
+        if not branch_ids:
+            raise Invalid("a branch cycle needs branch_ids", "分馆范围的周期需要指定分馆", field="branch_ids")
+        for branch_id in branch_ids:
+            directory_view.require_branch(conn, branch_id, field="branch_ids")
+    elif branch_ids:
+        raise Invalid("a network cycle covers every branch: leave branch_ids out", "全馆周期无需指定分馆",
+                      field="branch_ids")
+    rubric = _rubric_row(conn, data.get("rubric_id") or "current", field="rubric_id")
+    return {"period": data["period"], "period_start": start, "period_end": end, "scope": scope,
+            "branch_ids": json.dumps(branch_ids), "rubric_id": rubric["id"], "rubric_version": rubric["version"],
+            "settings": store.dumps(settings), "submission_deadline": deadline, "owner_branch_id": owner}
+
+
 def create_cycle(db: Database, actor: Principal, data: dict) -> dict:
-    """A draft cycle: period, scope, deadline; the rubric and settings in force are fixed in it."""
+    """A draft cycle: period, scope, deadline (still ahead); the rubric and settings in force are
+    fixed in it. network_admin: any scope; a branch manager: their own branch, which they then run."""
     with db.transaction() as conn:
-        settings = load_settings(conn)
-        if data.get("rater_weights") is not None:
-            settings = model.merge_settings(settings, {"rater_weights": data["rater_weights"]})
-        if data.get("peers_per_person") is not None:
-            settings = model.merge_settings(settings, {"peers_per_person": data["peers_per_person"]})
-        if data.get("period_start") or data.get("period_end"):
-            if not (data.get("period_start") and data.get("period_end")):
-                missing = "period_end" if data.get("period_start") else "period_start"
-                raise Invalid("give both period_start and period_end, or neither", "请同时给出周期开始和结束日期",
-                              field=missing)
-            start, end = data["period_start"], data["period_end"]
-        else:
-            start, end = model.parse_period(data["period"])
-        model.check_period(start, end)
-        deadline = data.get("submission_deadline") or model.default_deadline(end, settings["timezone"])
-        model.check_deadline(start, deadline, settings["timezone"])
-        branch_ids = sorted(set(data.get("branch_ids") or []))
-        if data["scope"] == "branches":
-            if not branch_ids:
-                raise Invalid("a branch cycle needs branch_ids", "分馆范围的周期需要指定分馆", field="branch_ids")
-            for branch_id in branch_ids:
-                directory_view.require_branch(conn, branch_id, field="branch_ids")
-        elif branch_ids:
-            raise Invalid("a network cycle covers every branch: leave branch_ids out", "全馆周期无需指定分馆",
-                          field="branch_ids")
-        rubric = _rubric_row(conn, data.get("rubric_id") or "current", field="rubric_id")
-        row = {"id": str(uuid.uuid4()), "period": data["period"], "period_start": start, "period_end": end,
-               "scope": data["scope"], "branch_ids": json.dumps(branch_ids), "rubric_id": rubric["id"],
-               "rubric_version": rubric["version"], "settings": store.dumps(settings),
-               "submission_deadline": deadline, "status": "draft", "participants": 0, "scored": 0,
-               "scores_digest": None, "created_at": utcnow(), "created_by": _who(actor), "opened_at": None,
-               "closed_at": None, "published_at": None}
+        now = utcnow()
+        values = _draft_values(conn, actor, data, load_settings(conn), now)
+        row = {"id": str(uuid.uuid4()), **values, "status": "draft", "participants": 0, "scored": 0,
+               "scores_digest": None, "created_at": now, "created_by": _who(actor), "opened_at": None,
+               "closed_at": None, "published_at": None, "closed_event_id": None}
         conn.execute(store.cycles.insert().values(**row))
+        _set_cycle_branches(conn, row["id"], json.loads(values["branch_ids"]))
     return _cycle_out(row)
 
 
-def list_cycles(db: Database, status: str | None, page: int, page_size: int):
-    """A page of cycles (optionally of one status), latest period first, and the total."""
+#: What an edit of a draft may change; an open cycle takes only a later ``submission_deadline``.
+DRAFT_FIELDS = ("period", "period_start", "period_end", "scope", "branch_ids", "submission_deadline", "rubric_id",
+                "rater_weights", "peers_per_person")
+
+
+def update_cycle(db: Database, actor: Principal, cycle_id: str, changes: dict) -> dict:
+    """Edit a draft (any of ``DRAFT_FIELDS``, checked as at creation), or extend an open cycle's
+    deadline (later than the current one and still ahead) → ``lsq.cycle.extended.v1``."""
+    with db.transaction() as conn:
+        cycle = _run_cycle_row(conn, actor, cycle_id)
+        now = utcnow()
+        if cycle["status"] == "open":
+            others = sorted(k for k in changes if k != "submission_deadline")
+            if others:
+                raise Conflict(f"the cycle is open: only its submission_deadline can change ({others[0]} cannot)",
+                               "周期已开放，只能延长提交截止时间", field=others[0], code="cycle_state")
+            if changes.get("submission_deadline") is None:
+                raise Invalid("give the new submission_deadline", "请给出新的提交截止时间", field="submission_deadline")
+            new = changes["submission_deadline"]
+            model.check_deadline(cycle["period_start"], new, json.loads(cycle["settings"])["timezone"])
+            model.check_extension(cycle["submission_deadline"], new, now)
+            conn.execute(update(store.cycles).where(store.cycles.c.id == cycle_id).values(submission_deadline=new))
+            outbox.add(conn, "lsq.cycle.extended.v1", {
+                "cycle_id": cycle_id, "period": cycle["period"], "branch_ids": json.loads(cycle["branch_ids"]),
+                "previous_deadline": cycle["submission_deadline"], "submission_deadline": new, "extended_at": now,
+                "extended_by": _who(actor)}, occurred_at=now)
+            return _cycle_out({**cycle, "submission_deadline": new})
+        model.check_state(cycle["status"], "edit", "draft", "open")
+        data = {"period": cycle["period"], "period_start": cycle["period_start"], "period_end": cycle["period_end"],
+                "scope": cycle["scope"], "branch_ids": json.loads(cycle["branch_ids"]),
+                "submission_deadline": cycle["submission_deadline"], "rubric_id": cycle["rubric_id"]}
+        if "period" in changes and not ({"period_start", "period_end"} & set(changes)):
+            # a new label alone: its own dates if it is a calendar period, else a renamed period
+            try:
+                model.parse_period(changes["period"])
+                data.update(period_start=None, period_end=None)
+            except Invalid:
+                pass
+        if changes.get("scope") == "network" and "branch_ids" not in changes:
+            data["branch_ids"] = []
+        data.update(changes)
+        values = _draft_values(conn, actor, data, json.loads(cycle["settings"]), now)
+        if cycle["owner_branch_id"] is not None and actor.role == "network_admin":
+            values["owner_branch_id"] = cycle["owner_branch_id"]  # the office's edit leaves the branch its cycle
+        conn.execute(update(store.cycles).where(store.cycles.c.id == cycle_id).values(**values))
+        _set_cycle_branches(conn, cycle_id, json.loads(values["branch_ids"]))
+        return _cycle_out({**cycle, **values})
+
+
+def delete_cycle(db: Database, actor: Principal, cycle_id: str) -> None:
+    """Delete a draft cycle (nothing was published about it; an opened cycle is kept: 409)."""
+    with db.transaction() as conn:
+        cycle = _run_cycle_row(conn, actor, cycle_id)
+        model.check_state(cycle["status"], "delete", "draft")
+        conn.execute(store.cycle_branches.delete().where(store.cycle_branches.c.cycle_id == cycle_id))
+        conn.execute(store.cycles.delete().where(store.cycles.c.id == cycle_id))
+
+
+def list_cycles(db: Database, actor: Principal, status: str | None, page: int, page_size: int):
+    """A page of cycles (optionally of one status), latest period first, and the total. Branch
+    roles see the network's cycles and their own branch's, never another branch's."""
     with db.read() as conn:
-        conditions = [store.cycles.c.status == status] if status else []
-        rows, total = page_of(conn, select(store.cycles).where(*conditions),
-                              [store.cycles.c.period_start.desc(), store.cycles.c.created_at.desc()], page, page_size)
+        c, cb = store.cycles, store.cycle_branches
+        conditions = [c.c.status == status] if status else []
+        if not actor.network_wide:
+            conditions.append(or_(c.c.scope == "network", exists().where(
+                cb.c.cycle_id == c.c.id, cb.c.branch_id == actor.branch_id)))
+        rows, total = page_of(conn, select(c).where(*conditions), [c.c.period_start.desc(), c.c.created_at.desc()],
+                              page, page_size)
         return [_cycle_out(r) for r in rows], total
 
 
-def get_cycle(db: Database, cycle_id: str) -> dict:
-    """One cycle, or 404."""
+def get_cycle(db: Database, actor: Principal, cycle_id: str) -> dict:
+    """One cycle, or 404 (also for another branch's)."""
     with db.read() as conn:
-        return _cycle_out(_cycle_row(conn, cycle_id))
+        return _cycle_out(_cycle_row(conn, cycle_id, actor=actor))
 
 
 def open_cycle(db: Database, actor: Principal, cycle_id: str) -> dict:
     """Fix the participants (active staff in scope) and their peers → ``lsq.cycle.opened.v1``."""
     with db.transaction() as conn:
-        cycle = _cycle_row(conn, cycle_id, for_update=True)
+        cycle = _run_cycle_row(conn, actor, cycle_id)
         status = model.check_transition(cycle["status"], "open")
         settings = json.loads(cycle["settings"])
         now = utcnow()
@@ -203,18 +305,19 @@ def open_cycle(db: Database, actor: Principal, cycle_id: str) -> dict:
         conn.execute(store.participants.insert(), [
             {"cycle_id": cycle_id, "staff_id": s["staff_id"], "branch_id": s["branch_id"], "role": s["role"]}
             for s in staff])
-        assigned = model.assign_peers(cycle_id, [(s["staff_id"], s["branch_id"]) for s in staff],
+        assigned = model.assign_peers(cycle_id, [(s["staff_id"], s["branch_id"], s["role"]) for s in staff],
                                       settings["peers_per_person"])
         rows = [{"cycle_id": cycle_id, "staff_id": s, "peer_id": p} for s in sorted(assigned) for p in assigned[s]]
         if rows:
             conn.execute(store.peers.insert(), rows)
         values = {"status": status, "opened_at": now, "participants": len(staff), "branch_ids": json.dumps(branch_ids)}
         conn.execute(update(store.cycles).where(store.cycles.c.id == cycle_id).values(**values))
+        _set_cycle_branches(conn, cycle_id, branch_ids)
         outbox.add(conn, "lsq.cycle.opened.v1", {
             "cycle_id": cycle_id, "period": cycle["period"], "period_start": cycle["period_start"],
             "period_end": cycle["period_end"], "branch_ids": branch_ids, "participants": len(staff),
             "submission_deadline": cycle["submission_deadline"], "opened_at": now,
-            "rubric_version": cycle["rubric_version"]})
+            "rubric_version": cycle["rubric_version"], "owner_branch_id": cycle["owner_branch_id"]})
         return _cycle_out({**cycle, **values})
 
 
@@ -222,7 +325,7 @@ def list_participants(db: Database, actor: Principal, cycle_id: str, branch_id: 
                       page_size: int):
     """Participants with their name and how many ratings they have had (never who gave them)."""
     with db.read() as conn:
-        _cycle_row(conn, cycle_id)
+        _cycle_row(conn, cycle_id, actor=actor)
         p, k = store.participants, directory_view.known_staff
         conditions = [p.c.cycle_id == cycle_id]
         branch = _branch_scope(actor, branch_id)
@@ -250,7 +353,7 @@ def list_participants(db: Database, actor: Principal, cycle_id: str, branch_id: 
 def get_peers(db: Database, actor: Principal, cycle_id: str, staff_id: str) -> dict:
     """The peer raters of one participant: for the people who organise the cycle, never for the person."""
     with db.read() as conn:
-        _cycle_row(conn, cycle_id)
+        _cycle_row(conn, cycle_id, actor=actor)
         member = _participant(conn, cycle_id, staff_id)
         _check_may_organise(actor, member)
         peer_ids = store.peers_of(conn, cycle_id, staff_id)
@@ -265,13 +368,16 @@ def set_peers(db: Database, actor: Principal, cycle_id: str, staff_id: str, peer
     """Replace a participant's peer raters while the cycle is open (or still a draft is not possible:
     peers exist from opening). Ratings already given by a removed peer stop counting."""
     with db.transaction() as conn:
-        cycle = _cycle_row(conn, cycle_id, for_update=True)
+        cycle = _cycle_row(conn, cycle_id, for_update=True, actor=actor)
         if cycle["status"] != "open":
             raise Conflict("peers can be changed only while the cycle is open", "仅在周期开放期间可调整同事评价人",
                            code="cycle_not_open")
         member = _participant(conn, cycle_id, staff_id)
         _check_may_organise(actor, member)
-        checked = model.check_peer_change(staff_id, peer_ids, store.participant_ids(conn, cycle_id))
+        p = store.participants
+        members = {r.staff_id: (r.branch_id, r.role) for r in conn.execute(
+            select(p.c.staff_id, p.c.branch_id, p.c.role).where(p.c.cycle_id == cycle_id))}
+        checked = model.check_peer_change(staff_id, peer_ids, members)
         conn.execute(store.peers.delete().where(store.peers.c.cycle_id == cycle_id, store.peers.c.staff_id == staff_id))
         if checked:
             conn.execute(store.peers.insert(), [{"cycle_id": cycle_id, "staff_id": staff_id, "peer_id": p}
@@ -280,9 +386,10 @@ def set_peers(db: Database, actor: Principal, cycle_id: str, staff_id: str, peer
 
 
 def _check_may_organise(actor: Principal, member) -> None:
+    if not actor.may_see_branch(member["branch_id"]):
+        raise not_found("participant", "参评人员", member["staff_id"])  # another branch's: as if unknown
     if actor.staff_id is not None and actor.staff_id == member["staff_id"]:
         raise Forbidden("nobody may see or choose their own peer raters", "不能查看或指定本人的同事评价人")
-    actor.require_branch(member["branch_id"])
 
 
 def _participant(conn, cycle_id: str, staff_id: str, field: str | None = None):
@@ -307,7 +414,7 @@ def _submit(db: Database, actor: Principal, cycle_id: str, data: dict) -> tuple[
         raise Forbidden("the token's staff id is longer than 64 characters", "令牌中的员工编号超过 64 个字符")
     with db.transaction() as conn:
         # a share lock: closing (FOR UPDATE) waits for ratings in flight and they see it closed after
-        cycle = _cycle_row(conn, cycle_id, for_share=True)
+        cycle = _cycle_row(conn, cycle_id, for_share=True, actor=actor)
         now = utcnow()
         model.check_submission_window(cycle["status"], cycle["submission_deadline"], now)
         member = _participant(conn, cycle_id, data["staff_id"], field="staff_id")
@@ -315,7 +422,7 @@ def _submit(db: Database, actor: Principal, cycle_id: str, data: dict) -> tuple[
         model.check_rater(data["rater_type"], rater_id=rater_id, rater_role=actor.role, rater_branch=actor.branch_id,
                           staff_id=member["staff_id"], staff_branch=member["branch_id"],
                           assigned_peers=store.peers_of(conn, cycle_id, member["staff_id"])
-                          if data["rater_type"] == "peer" else [])
+                          if data["rater_type"] in ("peer", "supervisor") else [])
         scores = model.check_ratings(rubric, data["scores"])
         comments = data.get("comments") or {}
         unknown = sorted(set(comments) - set(rubric.codes))
@@ -352,7 +459,7 @@ def my_submissions(db: Database, actor: Principal, cycle_id: str) -> list[dict]:
     """The ratings the caller gave in a cycle (everyone sees only their own)."""
     rater_id = actor.staff_id or (actor.subject if actor.role == "network_admin" else None)
     with db.read() as conn:
-        _cycle_row(conn, cycle_id)
+        _cycle_row(conn, cycle_id, actor=actor)
         s = store.submissions
         rows = conn.execute(select(s).where(s.c.cycle_id == cycle_id, s.c.rater_id == rater_id)
                             .order_by(s.c.rater_type, s.c.staff_id)).mappings()
@@ -363,7 +470,7 @@ def cycle_ratings(db: Database, actor: Principal, cycle_id: str, staff_id: str |
                   page_size: int):
     """Every rating of a cycle, for audit: supervisors and self named, peers never (``rater_id`` null)."""
     with db.read() as conn:
-        _cycle_row(conn, cycle_id)
+        _cycle_row(conn, cycle_id, actor=actor)
         s = store.submissions
         conditions = [s.c.cycle_id == cycle_id] + ([s.c.staff_id == staff_id] if staff_id else [])
         # ordered by what is visible only, so the order cannot hint at a peer's identity
@@ -376,7 +483,7 @@ def cycle_ratings(db: Database, actor: Principal, cycle_id: str, staff_id: str |
 def my_assignments(db: Database, actor: Principal, cycle_id: str) -> dict:
     """What the caller has to rate in a cycle: themselves, their peers, and (supervisors) their branch."""
     with db.read() as conn:
-        cycle = _cycle_row(conn, cycle_id)
+        cycle = _cycle_row(conn, cycle_id, actor=actor)
         me = actor.staff_id
         s, p, k = store.submissions, store.participants, directory_view.known_staff
         done = {(r.staff_id, r.rater_type) for r in conn.execute(
@@ -391,7 +498,8 @@ def my_assignments(db: Database, actor: Principal, cycle_id: str) -> dict:
         supervised = []
         if actor.role in model.SUPERVISOR_ROLES and actor.branch_id:
             supervised = sorted(x for x in conn.execute(select(p.c.staff_id).where(
-                p.c.cycle_id == cycle_id, p.c.branch_id == actor.branch_id)).scalars() if x != me)
+                p.c.cycle_id == cycle_id, p.c.branch_id == actor.branch_id)).scalars()
+                if x != me and x not in peers)  # whom one rates as a peer one does not also supervise-rate
         return {"cycle_id": cycle_id, "status": cycle["status"], "submission_deadline": cycle["submission_deadline"],
                 "self": {"required": is_participant, "submitted": (me, "self") in done},
                 "peers": entries(peers, "peer"), "supervisor": entries(supervised, "supervisor")}
@@ -456,7 +564,7 @@ def close_cycle(db: Database, actor: Principal, cycle_id: str) -> dict:
     The reader inputs are frozen in the results: feedback arriving later does not change them.
     """
     with db.transaction() as conn:
-        cycle = _cycle_row(conn, cycle_id, for_update=True)
+        cycle = _run_cycle_row(conn, actor, cycle_id)
         status = model.check_transition(cycle["status"], "close")
         rows = compute_cycle(conn, cycle)
         now = utcnow()
@@ -469,33 +577,43 @@ def close_cycle(db: Database, actor: Principal, cycle_id: str) -> dict:
             "computed_at": now, "published_at": None, "acknowledged_at": None} for r in rows])
         scored = sum(1 for r in rows if r["score"] is not None)
         values = {"status": status, "closed_at": now, "scored": scored, "scores_digest": model.digest(rows)}
-        conn.execute(update(store.cycles).where(store.cycles.c.id == cycle_id).values(**values))
-        outbox.add(conn, "lsq.cycle.closed.v1", {
+        values["closed_event_id"] = outbox.add(conn, "lsq.cycle.closed.v1", {
             "cycle_id": cycle_id, "period": cycle["period"], "branch_ids": json.loads(cycle["branch_ids"]),
             "participants": cycle["participants"], "scored": scored, "closed_at": now,
             "scores_digest": values["scores_digest"]})
+        conn.execute(update(store.cycles).where(store.cycles.c.id == cycle_id).values(**values))
         return _cycle_out({**cycle, **values})
 
 
 def publish_cycle(db: Database, actor: Principal, cycle_id: str) -> dict:
     """Show results to the staff and emit ``lsq.evaluation.scored.v1`` per scored participant."""
     with db.transaction() as conn:
-        cycle = _cycle_row(conn, cycle_id, for_update=True)
+        cycle = _run_cycle_row(conn, actor, cycle_id)
         status = model.check_transition(cycle["status"], "publish")
         now = utcnow()
         r = store.results
         conn.execute(update(r).where(r.c.cycle_id == cycle_id).values(status="published", published_at=now))
-        count = 0
-        for row in conn.execute(select(r).where(r.c.cycle_id == cycle_id, r.c.score.is_not(None))
-                                .order_by(r.c.staff_id)).mappings().all():
-            outbox.add(conn, "lsq.evaluation.scored.v1", _scored_data(cycle, row, now), occurred_at=now)
-            count += 1
+        # every score cites the close that computed it, so an award traces back to its cycle
+        causes = [_cause("lsq.cycle.closed.v1", cycle["closed_event_id"])] if cycle["closed_event_id"] else []
+        rows = conn.execute(select(r).where(r.c.cycle_id == cycle_id, r.c.score.is_not(None))
+                            .order_by(r.c.staff_id)).mappings().all()
+        ids = outbox.add_many(conn, "lsq.evaluation.scored.v1", [(_scored_data(cycle, row, now), causes)
+                                                                for row in rows], occurred_at=now)
+        if ids:
+            conn.execute(update(r).where(r.c.id == bindparam("result_id")).values(event_id=bindparam("scored_id")),
+                         [{"result_id": row["id"], "scored_id": event_id} for row, event_id in zip(rows, ids)])
+        count = len(ids)
         values = {"status": status, "published_at": now}
         conn.execute(update(store.cycles).where(store.cycles.c.id == cycle_id).values(**values))
         outbox.add(conn, "lsq.cycle.published.v1", {
             "cycle_id": cycle_id, "period": cycle["period"], "branch_ids": json.loads(cycle["branch_ids"]),
             "results": count, "published_at": now})
         return _cycle_out({**cycle, **values})
+
+
+def _cause(event_type: str, event_id: str) -> dict:
+    """A ``caused_by`` entry for an event this service wrote (CloudEvents source + id)."""
+    return {"source": get_event_type(event_type).source, "id": event_id}
 
 
 def _scored_data(cycle, row, published_at) -> dict:
@@ -543,8 +661,8 @@ def _branch_scope(actor: Principal, branch_id: str | None) -> str | None:
     return branch_id
 
 
-def _scored_cycle(conn, cycle_id: str):
-    cycle = _cycle_row(conn, cycle_id)
+def _scored_cycle(conn, cycle_id: str, actor: Principal):
+    cycle = _cycle_row(conn, cycle_id, actor=actor)
     if cycle["status"] not in SCORES_VISIBLE:
         raise Conflict(f"the cycle is {cycle['status']}: scores exist once it is closed", "周期关闭后才有评分结果",
                        code="not_scored_yet")
@@ -555,7 +673,7 @@ def cycle_scores(db: Database, actor: Principal, cycle_id: str, branch_id: str |
                  page_size: int | None):
     """A cycle's results, best first within each branch."""
     with db.read() as conn:
-        cycle = _scored_cycle(conn, cycle_id)
+        cycle = _scored_cycle(conn, cycle_id, actor)
         r = store.results
         conditions = [r.c.cycle_id == cycle_id]
         branch = _branch_scope(actor, branch_id)
@@ -578,7 +696,7 @@ def cycle_scores_csv(db: Database, actor: Principal, cycle_id: str, branch_id: s
     """The results as CSV (UTF-8 with BOM so spreadsheet programs read the Chinese right)."""
     items, _ = cycle_scores(db, actor, cycle_id, branch_id, None, None)
     with db.read() as conn:
-        rubric = _rubric_of(conn, _cycle_row(conn, cycle_id))
+        rubric = _rubric_of(conn, _cycle_row(conn, cycle_id, actor=actor))
         names = dict(conn.execute(select(directory_view.known_staff.c.staff_id, directory_view.known_staff.c.name)).all())
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -605,10 +723,9 @@ def _cell(value) -> str:
 
 def branch_summary(db: Database, actor: Principal, cycle_id: str, branch_id: str) -> dict:
     """A branch's grade distribution and dimension means next to the whole cycle's."""
-    actor.require_branch(branch_id)
     with db.read() as conn:
-        cycle = _scored_cycle(conn, cycle_id)
-        if branch_id not in json.loads(cycle["branch_ids"]):
+        cycle = _scored_cycle(conn, cycle_id, actor)
+        if branch_id not in json.loads(cycle["branch_ids"]) or not actor.may_see_branch(branch_id):
             raise not_found("branch in cycle", "周期中的分馆", branch_id)
         rubric = _rubric_of(conn, cycle)
         r = store.results
@@ -651,7 +768,8 @@ def staff_evaluations(db: Database, actor: Principal, staff_id: str) -> list[dic
             known = directory_view.staff(conn, staff_id)
             branches = {x["branch_id"] for x in rows} | ({known["branch_id"]} if known else set())
             if not actor.network_wide and actor.branch_id not in branches:
-                actor.require_branch(next(iter(sorted(branches)), None))
+                # another branch's staff member: the same answer as for one who does not exist
+                raise not_found("staff member", "员工", staff_id)
             if not actor.network_wide:
                 rows = [x for x in rows if x["branch_id"] == actor.branch_id]
         return [_result_out(x, x) for x in rows]
@@ -677,8 +795,8 @@ def _visible_result(conn, actor: Principal, evaluation_id: str, for_update: bool
         if actor.staff_id != row["staff_id"] or row["published_at"] is None:
             # the same answer as for an unknown id: do not reveal that it exists
             raise not_found("evaluation", "评价结果", evaluation_id)
-    else:
-        actor.require_branch(row["branch_id"])
+    elif not actor.may_see_branch(row["branch_id"]):
+        raise not_found("evaluation", "评价结果", evaluation_id)
     return row
 
 
@@ -704,7 +822,7 @@ def acknowledge(db: Database, actor: Principal, evaluation_id: str) -> dict:
 
 
 def _appeal_out(row) -> dict:
-    out = dict(row)
+    out = {**dict(row), "status_zh": model.APPEAL_STATE_LABELS_ZH.get(row["status"])}
     for k in ("previous_score", "new_score"):
         out[k] = None if out[k] is None else float(out[k])
     return out
@@ -738,7 +856,8 @@ def list_appeals(db: Database, actor: Principal, status: str | None, page: int, 
         actor.require_branch(branch_id)
     with db.read() as conn:
         a = store.appeals
-        conditions = [a.c.status == status] if status else []
+        # the incentive service's words (open / decided) mean the same appeals here
+        conditions = [a.c.status.in_(model.APPEAL_FILTERS[status])] if status else []
         if actor.branch_filter() is not None:
             conditions.append(a.c.branch_id == actor.branch_filter())
         if branch_id is not None:
@@ -751,9 +870,8 @@ def decide_appeal(db: Database, actor: Principal, appeal_id: str, data: dict) ->
     """Uphold the result, or revise it → ``lsq.evaluation.rescored.v1`` with the next revision."""
     with db.transaction() as conn:
         appeal = store.get(conn, store.appeals, appeal_id, for_update=True)
-        if appeal is None:
+        if appeal is None or not actor.may_see_branch(appeal["branch_id"]):
             raise not_found("appeal", "申诉", appeal_id)
-        actor.require_branch(appeal["branch_id"])
         if actor.staff_id is not None and actor.staff_id == appeal["staff_id"]:
             raise Forbidden("nobody decides their own appeal", "不能处理本人的申诉")
         if appeal["status"] != "pending":
@@ -762,9 +880,10 @@ def decide_appeal(db: Database, actor: Principal, appeal_id: str, data: dict) ->
         cycle = store.get(conn, store.cycles, row["cycle_id"])
         settings = json.loads(cycle["settings"])
         now = utcnow()
-        values = {"status": "upheld" if data["decision"] == "uphold" else "revised", "decided_at": now,
+        decision = {"upheld": "uphold", "revised": "revise"}.get(data["decision"], data["decision"])
+        values = {"status": "upheld" if decision == "uphold" else "revised", "decided_at": now,
                   "decided_by": _who(actor), "decision_reason": data["reason"]}
-        if data["decision"] == "revise":
+        if decision == "revise":
             if data.get("score") is None:
                 raise Invalid("a revision needs the new score", "修改结果需要给出新的分数", field="score")
             score = q2(dec(data["score"]))
@@ -783,9 +902,14 @@ def decide_appeal(db: Database, actor: Principal, appeal_id: str, data: dict) ->
             _rerank_branch(conn, row["cycle_id"], row["branch_id"])
             values.update(new_score=str(score), new_grade=grade, revision=revision)
             fresh = store.get(conn, store.results, row["id"])
-            outbox.add(conn, "lsq.evaluation.rescored.v1", {
+            # the revision cites the result it replaces (scored at the close, or an earlier revision)
+            previous = row["event_id"]
+            event_id = outbox.add(conn, "lsq.evaluation.rescored.v1", {
                 **_scored_data(cycle, fresh, row["published_at"]), "previous_score": float(row["score"]),
-                "previous_grade": row["grade"], "appeal_id": appeal_id}, occurred_at=now)
+                "previous_grade": row["grade"], "appeal_id": appeal_id},
+                caused_by=[_cause("lsq.evaluation.rescored.v1" if row["revision"] else "lsq.evaluation.scored.v1",
+                                  previous)] if previous else [], occurred_at=now)
+            conn.execute(update(store.results).where(store.results.c.id == row["id"]).values(event_id=event_id))
         else:
             conn.execute(update(store.results).where(store.results.c.id == row["id"]).values(status="upheld"))
         conn.execute(update(store.appeals).where(store.appeals.c.id == appeal_id).values(**values))

@@ -54,6 +54,19 @@ cycles = Table(
     Column("opened_at", UtcDateTime(), nullable=True),
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("published_at", UtcDateTime(), nullable=True),
+    # the branch whose manager runs the cycle (a branch-level cycle); null: the network office's
+    Column("owner_branch_id", String(64), nullable=True),
+    # the lsq.cycle.closed.v1 event: what the published scores cite in caused_by
+    Column("closed_event_id", String(36), nullable=True),
+)
+
+#: The branches a "branches" cycle covers, one row each, so that a branch's cycles are found by an
+#: index instead of by reading every cycle's ``branch_ids`` text.
+cycle_branches = Table(
+    "cycle_branches", metadata,
+    Column("cycle_id", String(36), primary_key=True),
+    Column("branch_id", String(64), primary_key=True),
+    Index("ix_cycle_branches_branch", "branch_id"),
 )
 
 participants = Table(
@@ -109,6 +122,8 @@ results = Table(
     Column("computed_at", UtcDateTime(), nullable=False),
     Column("published_at", UtcDateTime(), nullable=True),
     Column("acknowledged_at", UtcDateTime(), nullable=True),
+    # the last lsq.evaluation.scored/rescored.v1 event of this result: a revision cites it
+    Column("event_id", String(36), nullable=True),
     UniqueConstraint("cycle_id", "staff_id", name="uq_results_cycle_staff"),
     Index("ix_results_cycle_branch", "cycle_id", "branch_id"),
 )
@@ -191,11 +206,6 @@ def participant(conn: Connection, cycle_id: str, staff_id: str):
     """One participant of a cycle, or None."""
     return conn.execute(select(participants).where(participants.c.cycle_id == cycle_id,
                                                    participants.c.staff_id == staff_id)).mappings().first()
-
-
-def participant_ids(conn: Connection, cycle_id: str) -> set[str]:
-    """The staff ids of a cycle's participants."""
-    return set(conn.execute(select(participants.c.staff_id).where(participants.c.cycle_id == cycle_id)).scalars())
 
 
 def peers_of(conn: Connection, cycle_id: str, staff_id: str) -> list[str]:

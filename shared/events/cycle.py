@@ -16,6 +16,8 @@ class CycleOpened(EventData):
     submission_deadline = f.time("last moment for self, peer and supervisor ratings")
     opened_at = f.time("when it opened")
     rubric_version = f.integer("version of the rubric the cycle uses", required=False, allow_none=True)
+    owner_branch_id = f.ref("the branch whose manager runs this branch-level cycle; null for the network "
+                            "office's cycles", required=False, allow_none=True)
 
 
 class CycleClosed(EventData):
@@ -37,9 +39,21 @@ class CyclePublished(EventData):
     published_at = f.time("when the results were published")
 
 
+class CycleExtended(EventData):
+    cycle_id = f.ref("the cycle")
+    period = f.text("period label, e.g. 2026-Q4", max_length=20)
+    branch_ids = fields.List(fields.String(), required=True, metadata={"description": "branches in scope"})
+    previous_deadline = f.time("the deadline before the extension")
+    submission_deadline = f.time("the new, later deadline for self, peer and supervisor ratings")
+    extended_at = f.time("when the deadline was extended")
+    extended_by = f.text("who extended it (staff id or subject)", max_length=64, required=False, allow_none=True)
+
+
 define("lsq.cycle.opened.v1", CycleOpened, service="evaluation", subject="cycle_id", key=None,
        description="An evaluation cycle opened: participants and peers are fixed.")
 define("lsq.cycle.closed.v1", CycleClosed, service="evaluation", subject="cycle_id", key=None,
        description="An evaluation cycle closed: ratings are final and scores computed (not yet visible).")
 define("lsq.cycle.published.v1", CyclePublished, service="evaluation", subject="cycle_id", key=None,
        description="An evaluation cycle's results were published to the staff evaluated.")
+define("lsq.cycle.extended.v1", CycleExtended, service="evaluation", subject="cycle_id", key=None,
+       description="An open evaluation cycle's submission deadline was moved later.")

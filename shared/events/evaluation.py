@@ -42,6 +42,8 @@ class EvaluationRescored(EvaluationScored):
 
 
 define("lsq.evaluation.scored.v1", EvaluationScored, service="evaluation", subject="evaluation_id",
-       description="A staff member's evaluation result was published.")
+       description="A staff member's evaluation result was published; caused_by cites the cycle's "
+                   "lsq.cycle.closed.v1, which computed it.")
 define("lsq.evaluation.rescored.v1", EvaluationRescored, service="evaluation", subject="evaluation_id",
-       description="An appeal revised a published evaluation result.")
+       description="An appeal revised a published evaluation result; caused_by cites the event of the "
+                   "result it replaces (lsq.evaluation.scored.v1 or the previous rescored).")

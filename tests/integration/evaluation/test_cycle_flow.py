@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from services.evaluation import store
 from shared import outbox
-from shared.timeutil import utcnow
+from shared.timeutil import local_today, utcnow
 from tests.helpers import auth
 
 from .conftest import ADMIN, cycle_body
@@ -70,13 +70,14 @@ def test_full_cycle(app, client, network):
 
     # what the target has to do, and who rates the target (organiser's view only)
     tasks = client.get(f"/cycles/{cid}/assignments", headers=staff_auth(target, b1)).json
-    assert tasks["self"] == {"required": True, "submitted": False} and len(tasks["peers"]) == 4
+    # peers are the three other staff of the branch, never its supervisor (who rates as supervisor)
+    assert tasks["self"] == {"required": True, "submitted": False} and len(tasks["peers"]) == 3
     assert client.get(f"/cycles/{cid}/participants/{target}/peers",
                       headers=staff_auth(target, b1, "branch_manager")).status_code == 403
     assert client.get(f"/cycles/{cid}/participants/{target}/peers", headers=staff_auth(target, b1)).status_code == 403
     peers = client.get(f"/cycles/{cid}/participants/{target}/peers", headers=ADMIN).json["peers"]
     peer_ids = [p["staff_id"] for p in peers]
-    assert len(peer_ids) == 4 and target not in peer_ids
+    assert len(peer_ids) == 3 and target not in peer_ids and boss1 not in peer_ids
 
     # self, peers, supervisor
     assert rate(client, cid, target, b1, target, "self", ALL3).status_code == 201
@@ -224,7 +225,9 @@ def test_bad_input_is_a_clear_4xx(client, network):
     assert r.status_code == 422 and "submission_deadline" in r.json["errors"]
     r = client.post("/cycles", headers=ADMIN, json=cycle_body(rubric_id="nope"))
     assert r.status_code == 422 and "rubric_id" in r.json["errors"]
-    assert client.post("/cycles", headers=auth("branch_manager", branch_id=b1), json=cycle_body()).status_code == 403
+    # a branch manager creates cycles of their own branch, never a network one
+    assert client.post("/cycles", headers=auth("branch_manager", branch_id=b1),
+                       json=cycle_body(scope="network")).status_code == 403
     assert client.post("/cycles", json=cycle_body()).status_code == 401
     r = client.post("/rubrics", headers=ADMIN, json={"dimensions": [
         {"code": "a_dim", "label_en": "A", "label_zh": "甲", "weight": 0.5},
@@ -253,10 +256,11 @@ def test_settings_rubrics_and_manual_peers(client, network):
         {"code": "service_attitude", "label_en": "Attitude", "label_zh": "服务态度", "weight": 0.6},
         {"code": "professional_competence", "label_en": "Competence", "label_zh": "专业能力", "weight": 0.4}]})
     assert rubric.status_code == 201 and rubric.json["version"] == 2
-    cycle = client.post("/cycles", headers=ADMIN, json=cycle_body(period="2026-Q4", period_start=None, period_end=None,
-                                                                  submission_deadline=None)).json
+    year = local_today().year  # this year's last quarter: its default deadline is still ahead
+    cycle = client.post("/cycles", headers=ADMIN, json=cycle_body(period=f"{year}-Q4", period_start=None,
+                                                                  period_end=None, submission_deadline=None)).json
     assert cycle["rubric_version"] == 2 and cycle["settings"]["rater_weights"]["reader"] == "0.5"
-    assert cycle["period_start"] == "2026-10-01" and cycle["period_end"] == "2026-12-31"
+    assert cycle["period_start"] == f"{year}-10-01" and cycle["period_end"] == f"{year}-12-31"
     cycle = client.post("/cycles", headers=ADMIN, json=cycle_body()).json
     cid = cycle["id"]
     assert client.post(f"/cycles/{cid}/open", headers=ADMIN).status_code == 200

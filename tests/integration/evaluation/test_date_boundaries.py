@@ -76,10 +76,16 @@ def test_ratings_until_the_end_of_the_deadline_day_in_shanghai(client, network, 
     time_machine.move_to(sh(2027, 1, 15, 0, 30), tick=False)
     late = rate_self(client, cycle["id"], staff[2], branch)
     assert late.status_code == 409 and late.json["code"] == "deadline_passed"
-    # nor can another cycle of that quarter open now
-    other = new_cycle(client, "2026-Q4")
-    opened = client.post(f"/cycles/{other['id']}/open", headers=ADMIN)
-    assert opened.status_code == 409 and opened.json["code"] == "deadline_passed"
+    # nor can another cycle of that quarter be created now with the default deadline, which has
+    # passed (it could never be opened): refused at creation, naming the field
+    other = client.post("/cycles", headers=ADMIN, json={"period": "2026-Q4", "scope": "network"})
+    assert other.status_code == 422 and other.json["code"] == "deadline_in_past"
+    assert "submission_deadline" in other.json["errors"]
+    # but the cycle that is open can be given more time: its raters rate again
+    extended = client.patch(f"/cycles/{cycle['id']}", headers=ADMIN,
+                            json={"submission_deadline": "2027-01-17T23:59:59+08:00"})
+    assert extended.status_code == 200, extended.json
+    assert rate_self(client, cycle["id"], staff[2], branch).status_code == 201
 
 
 def test_a_deadline_written_in_utc_on_the_first_local_day_is_accepted(client, time_machine):

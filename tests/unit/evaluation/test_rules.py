@@ -54,8 +54,8 @@ def test_submission_window():
 @given(sizes=st.lists(st.integers(1, 12), min_size=1, max_size=4), per_person=st.integers(3, 6),
        cycle=st.text(min_size=1, max_size=8))
 def test_peers_come_from_the_same_branch_never_themselves_and_load_is_even(sizes, per_person, cycle):
-    members = [(f"b{b}-s{i}", f"b{b}") for b, n in enumerate(sizes) for i in range(n)]
-    branch = dict(members)
+    members = [(f"b{b}-s{i}", f"b{b}", "staff") for b, n in enumerate(sizes) for i in range(n)]
+    branch = {s: b for s, b, _ in members}
     peers = model.assign_peers(cycle, members, per_person)
     assert set(peers) == set(branch)
     load = Counter(p for ps in peers.values() for p in ps)
@@ -66,6 +66,52 @@ def test_peers_come_from_the_same_branch_never_themselves_and_load_is_even(sizes
         assert all(branch[p] == branch[staff_id] for p in ps)
         assert load[staff_id] == len(ps)  # everyone rates as many as rate them
     assert peers == model.assign_peers(cycle, list(reversed(members)), per_person)
+
+
+@given(staff=st.lists(st.integers(0, 8), min_size=1, max_size=4), supervisors=st.lists(st.integers(0, 4), min_size=1,
+                                                                                          max_size=4),
+       per_person=st.integers(3, 6), cycle=st.text(min_size=1, max_size=8))
+def test_peers_are_colleagues_never_a_supervisor_nor_the_branch_manager(staff, supervisors, per_person, cycle):
+    """Staff rate staff, supervisors supervisors of their branch, branch managers each other:
+    nobody's peer is someone who supervises them (who gives them the supervisor rating)."""
+    members = []
+    for b in range(max(len(staff), len(supervisors))):
+        members += [(f"b{b}-s{i}", f"b{b}", "staff") for i in range(staff[b] if b < len(staff) else 0)]
+        members += [(f"b{b}-m{i}", f"b{b}", "supervisor") for i in range(supervisors[b] if b < len(supervisors) else 0)]
+        members.append((f"b{b}-boss", f"b{b}", "branch_manager"))
+    who = {s: (b, r) for s, b, r in members}
+    peers = model.assign_peers(cycle, members, per_person)
+    managers = sum(1 for _, _, r in members if r == "branch_manager")
+    for staff_id, ps in peers.items():
+        branch, role = who[staff_id]
+        assert all(who[p][1] == role for p in ps)  # the same level
+        assert not any(model.supervises(who[p], who[staff_id]) for p in ps)
+        if role == "branch_manager":
+            assert len(ps) == min(per_person, managers - 1)
+        else:
+            group = sum(1 for b, r in who.values() if (b, r) == (branch, role))
+            assert len(ps) == min(per_person, group - 1) and all(who[p][0] == branch for p in ps)
+
+
+def test_a_supervisor_in_the_old_ring_would_have_rated_twice():
+    """The regression of issue 17: with one ring per branch a supervisor was a peer of the staff
+    they also rate as supervisor."""
+    members = [(f"s{i}", "b1", "staff") for i in range(4)] + [("m1", "b1", "supervisor"), ("boss", "b1", "branch_manager")]
+    peers = model.assign_peers("cycle-1", members, 5)
+    assert all("m1" not in peers[f"s{i}"] and "boss" not in peers[f"s{i}"] for i in range(4))
+    assert peers["m1"] == [] and peers["boss"] == [] and sorted(peers["s0"]) == ["s1", "s2", "s3"]
+
+
+def test_manual_peers_never_include_whoever_supervises_the_person():
+    members = {"a": ("b1", "staff"), "b": ("b1", "staff"), "m": ("b1", "supervisor"), "boss": ("b1", "branch_manager"),
+               "x": ("b2", "supervisor"), "m2": ("b1", "supervisor")}
+    assert model.check_peer_change("a", ["b", "x"], members) == ["b", "x"]  # another branch's supervisor is no boss
+    assert model.check_peer_change("m", ["m2"], members) == ["m2"]
+    for staff_id, peers in (("a", ["b", "m"]), ("a", ["boss"]), ("m", ["boss"])):
+        with pytest.raises(Invalid) as exc:
+            model.check_peer_change(staff_id, peers, members)
+        assert exc.value.field == "peer_ids" and exc.value.code == "supervisor_as_peer"
+        assert "主管或馆长" in exc.value.message_zh
 
 
 def test_manual_peer_change_rules():
@@ -100,7 +146,8 @@ def test_who_may_rate():
     for rater_type, rater_id, role, branch in [
             ("self", "s2", "staff", "b1"), ("peer", "p9", "staff", "b1"), ("peer", "s1", "staff", "b1"),
             ("supervisor", "m2", "supervisor", "b2"), ("supervisor", "s2", "staff", "b1"),
-            ("supervisor", "s1", "supervisor", "b1"), ("self", None, "staff", "b1")]:
+            ("supervisor", "s1", "supervisor", "b1"), ("self", None, "staff", "b1"),
+            ("supervisor", "p1", "supervisor", "b1")]:  # an assigned peer does not also rate as supervisor
         with pytest.raises(Forbidden):
             model.check_rater(rater_type, rater_id=rater_id, rater_role=role, rater_branch=branch, **base)
 
@@ -118,3 +165,79 @@ def test_appeal_window_and_states():
     model.check_acknowledge("revised")
     with pytest.raises(Conflict):
         model.check_acknowledge("appealed")
+
+
+# -- who runs a cycle, who sees it -------------------------------------------------------------
+def test_branch_managers_create_cycles_of_their_own_branch_only():
+    assert model.cycle_scope("network_admin", None, None, []) == ("network", [], None)
+    assert model.cycle_scope("network_admin", None, "branches", ["b2", "b1", "b2"]) == ("branches", ["b1", "b2"], None)
+    assert model.cycle_scope("branch_manager", "b1", None, []) == ("branches", ["b1"], "b1")
+    assert model.cycle_scope("branch_manager", "b1", "branches", ["b1"]) == ("branches", ["b1"], "b1")
+    for scope, ids in (("network", []), ("branches", ["b1", "b2"]), (None, ["b2"])):
+        with pytest.raises(Forbidden):
+            model.cycle_scope("branch_manager", "b1", scope, ids)
+
+
+def test_who_runs_and_who_sees_a_cycle():
+    model.check_may_run("network_admin", None, None)
+    model.check_may_run("network_admin", None, "b1")
+    model.check_may_run("branch_manager", "b1", "b1")
+    for role, branch, owner in (("branch_manager", "b1", None), ("branch_manager", "b2", "b1"),
+                                ("supervisor", "b1", "b1"), ("auditor", None, "b1")):
+        with pytest.raises(Forbidden):
+            model.check_may_run(role, branch, owner)
+    assert model.cycle_visible(False, "b1", "network", [])
+    assert model.cycle_visible(False, "b1", "branches", ["b1", "b3"])
+    assert not model.cycle_visible(False, "b2", "branches", ["b1"])
+    assert model.cycle_visible(True, None, "branches", ["b1"])
+
+
+# -- deadlines of a cycle ----------------------------------------------------------------------
+def test_a_deadline_must_lie_ahead():
+    now = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)
+    model.check_deadline_ahead(now + timedelta(microseconds=1), now)
+    for deadline in (now, now - timedelta(days=3)):
+        with pytest.raises(Invalid) as exc:
+            model.check_deadline_ahead(deadline, now)
+        assert exc.value.field == "submission_deadline" and exc.value.code == "deadline_in_past"
+
+
+def test_an_open_cycles_deadline_is_only_extended():
+    now = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)
+    current = now + timedelta(days=2)
+    model.check_extension(current, current + timedelta(days=7), now)
+    model.check_extension(now - timedelta(days=1), now + timedelta(hours=1), now)  # a passed deadline reopened
+    for new, code in ((current - timedelta(days=1), "deadline_not_extended"), (current, "deadline_not_extended"),
+                      (now - timedelta(seconds=1), "deadline_in_past")):
+        with pytest.raises(Invalid) as exc:
+            model.check_extension(current, new, now)
+        assert exc.value.field == "submission_deadline" and exc.value.code == code
+
+
+# -- Chinese texts name things in Chinese ---------------------------------------------------------
+def test_state_errors_use_chinese_labels_not_codes():
+    with pytest.raises(Conflict) as exc:
+        model.check_transition("published", "open")
+    assert exc.value.message_zh == "周期当前为“已公布”状态，无法开放（需为“草稿”）"
+    with pytest.raises(Conflict) as exc:
+        model.check_submission_window("closed", datetime(2026, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
+    assert "已关闭" in exc.value.message_zh and "closed" not in exc.value.message_zh
+    with pytest.raises(Invalid) as exc:
+        model.check_ratings(RUBRIC, {c: 3 for c in RUBRIC.codes if c != "efficiency"})
+    assert exc.value.message_zh == "缺少维度“服务效率”的评分"
+
+
+def test_appeal_filters_accept_the_incentive_services_words():
+    assert model.APPEAL_FILTERS["open"] == ("pending",)
+    assert set(model.APPEAL_FILTERS["decided"]) == {"upheld", "revised"}
+    assert set(model.APPEAL_STATE_LABELS_ZH) == set(model.APPEAL_STATES)
+
+
+def test_setting_errors_name_the_setting_in_chinese():
+    with pytest.raises(Invalid) as exc:
+        model.merge_settings(model.default_settings(), {"reader": {"penalties": {"substantiated": {"high": "x"}}}})
+    assert exc.value.field == "reader.penalties.substantiated.high"
+    assert exc.value.message_zh == "投诉扣分（投诉属实，高）必须是数字"
+    with pytest.raises(Invalid) as exc:
+        model.merge_settings(model.default_settings(), {"peers_per_person": 50})
+    assert exc.value.message_zh == "每人同事评价人数须在 3 与 10 之间"
