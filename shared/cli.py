@@ -231,6 +231,10 @@ def parser() -> argparse.ArgumentParser:
                       help="Kafka, watched to know when the workers caught up (default: as lsq up)")
     demo.add_argument("--summary-json", default=None, help="also write the summary figures to this file")
     demo.set_defaults(func=cmd_demo)
+    from services.notify.cli import register as register_notify  # lsq notify test
+    register_notify(sub)
+    from services.reports.cli import register as register_reports  # lsq reports rebuild
+    register_reports(sub)
     return root
 
 

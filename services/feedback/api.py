@@ -179,6 +179,16 @@ def erase_contact(complaint_id):
     return service.erase_contact(db(), auth.current(), complaint_id)
 
 
+@blp.get("/complaints/<complaint_id>/contact")
+@access("service")
+@blp.arguments(schemas.ContactQuery(), location="query")
+@blp.response(200, schemas.ContactForService)
+def contact_for_service(args, complaint_id):
+    """The reader's contact for an LSQ service, with a stated purpose; every access is recorded /
+    读取读者联系方式（仅限系统服务，记录每次访问）"""
+    return service.contact_for_service(db(), auth.current(), complaint_id, args["purpose"])
+
+
 # -- settings -----------------------------------------------------------------------------------
 @blp.get("/sla-policy")
 @access(*ALL_STAFF)

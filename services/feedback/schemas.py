@@ -77,6 +77,19 @@ class Contact(Schema):
     email = fields.String(allow_none=True)
 
 
+class ContactQuery(Schema):
+    purpose = fields.String(required=True, validate=validate.Length(min=3, max=200),
+                            metadata={"description": "why the contact is read, recorded with the access"})
+
+
+class ContactForService(Schema):
+    complaint_id = fields.String()
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    language = fields.String(allow_none=True, metadata={"description": "null: the network's default, zh-CN"})
+
+
 class Complaint(Schema):
     id = fields.String()
     branch_id = fields.String()

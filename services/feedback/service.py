@@ -627,6 +627,27 @@ def purge_contacts(db: Database, now: datetime | None = None, retention_days: in
     return len(rows)
 
 
+def contact_for_service(db: Database, actor: Principal, complaint_id: str, purpose: str) -> dict:
+    """A reader's contact details for another LSQ service (the notify worker at send time), and a
+    record of that access. 404 when the complaint has none (never left, erased or purged); the
+    access is recorded either way, so the record shows every attempt."""
+    if actor.role != "service":
+        raise Forbidden("only an LSQ service may read a reader's contact details this way",
+                        "只有系统服务可以通过此接口读取读者联系方式")
+    with db.transaction() as conn:
+        row = store.get(conn, store.complaints, complaint_id)
+        contact = store.contact_of(conn, complaint_id) if row is not None and row["has_contact"] else None
+        if row is not None:
+            conn.execute(store.contact_access.insert().values(
+                complaint_id=complaint_id, accessed_by=(actor.subject or "service")[:100], purpose=purpose[:200],
+                found=contact is not None, accessed_at=utcnow()))
+    if contact is None or not (contact["email"] or contact["phone"]):
+        raise not_found("contact of complaint", "投诉的联系方式", complaint_id)
+    # The filing form does not ask for a language yet: None means the network's default (zh-CN).
+    return {"complaint_id": complaint_id, "name": contact["name"], "email": contact["email"],
+            "phone": contact["phone"], "language": None}
+
+
 def erase_contact(db: Database, actor: Principal, complaint_id: str) -> dict:
     """An erasure request received by staff (phone, desk): the contact details go at once."""
     with db.transaction() as conn:

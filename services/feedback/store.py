@@ -66,6 +66,18 @@ complaint_contacts = Table(
     Column("email", String(200), nullable=True),
 )
 
+#: Every time a service (the notify worker) read a reader's contact details: who, why, when, and
+#: whether there was anything to give. The contact itself is never copied here.
+contact_access = Table(
+    "complaint_contact_access", metadata,
+    Column("id", _id, primary_key=True, autoincrement=True),
+    Column("complaint_id", String(36), nullable=False, index=True),
+    Column("accessed_by", String(100), nullable=False),
+    Column("purpose", String(200), nullable=False),
+    Column("found", Boolean, nullable=False),
+    Column("accessed_at", UtcDateTime(), nullable=False),
+)
+
 complaint_pauses = Table(
     "complaint_pauses", metadata,
     Column("id", _id, primary_key=True, autoincrement=True),

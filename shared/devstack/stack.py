@@ -131,6 +131,16 @@ class Stack:
         if has_worker(service):
             self._spawn(f"{service}-worker", [sys.executable, "-m", f"services.{service}.worker"], env)
 
+    def start_mail_server(self) -> str:
+        """The local SMTP server keeping every message in ``var/mail`` (unless ``LSQ_SMTP_HOST``
+        points at a real one); stopped by ``down`` with the services."""
+        if os.environ.get("LSQ_SMTP_HOST"):
+            return f"using LSQ_SMTP_HOST={os.environ['LSQ_SMTP_HOST']}"
+        port = os.environ.get("LSQ_SMTP_PORT", "8025")
+        self._spawn("mail", [sys.executable, "-m", "services.notify.mailbox", "--port", port,
+                             "--dir", str(self.var / "mail")], self.env())
+        return f"smtp://127.0.0.1:{port}, messages in {self.var / 'mail'}"
+
     def wait_ready(self, service: str, timeout: float = 120) -> bool:
         url = f"http://127.0.0.1:{service_port(service)}/readyz"
         deadline = time.monotonic() + timeout
@@ -149,6 +159,8 @@ class Stack:
         """Start Kafka and the services; wait until each answers /readyz. True if all are ready."""
         say(f"kafka      {self.start_kafka()}")
         services = services or discover_services()
+        if "notify" in services:
+            say(f"mail       {self.start_mail_server()}")
         for service in services:
             self.start_service(service)
         ok = True
