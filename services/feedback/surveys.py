@@ -211,7 +211,10 @@ def submit_response(db: Database, survey_id: str, data: dict) -> dict:
         outbox.add(conn, "lsq.survey.response_submitted.v1", {
             "survey_id": survey_id, "response_id": response_id, "branch_id": branch_id,
             "instrument_id": instrument["id"], "instrument_version": instrument["version"],
-            "user_group": user_group, "submitted_at": now})
+            "user_group": user_group, "submitted_at": now,
+            "triads": [{"item_code": r["item_code"], "dimension": r["dimension"], "minimum": r["minimum"],
+                        "desired": r["desired"], "perceived": r["perceived"]}
+                       for r in rows if r["item_type"] == "triad" and not r["na"] and r["dimension"]]})
     return {"response_id": response_id, "survey_id": survey_id, "branch_id": branch_id, "submitted_at": now}
 
 
@@ -342,16 +345,54 @@ def _sort_key(row: dict):
             row.get("choice") or "")
 
 
+def complementary_suppression(members: list[tuple]) -> set:
+    """The groups of one breakdown to hide, given ``(group, n, suppressed)`` for each.
+
+    The breakdown's groups add up to the overall figure, which is shown: a lone small group hidden
+    beside shown ones could be derived by subtraction (overall 7, students 5 → the hidden group is
+    2, and its mean is exact). So when exactly one group is hidden, the smallest shown group is
+    hidden too (ties: the first by name); two or more hidden groups only reveal their sum.
+    """
+    hidden = {group for group, _n, suppressed in members if suppressed}
+    shown = sorted(((n, "" if group is None else str(group), group) for group, n, suppressed in members
+                    if not suppressed), key=lambda m: (m[0], m[1]))
+    if len(hidden) == 1 and shown:
+        hidden.add(shown[0][2])
+    return hidden
+
+
+_FIGURES = ("n", "minimum", "desired", "perceived", "adequacy_gap", "superiority_gap", "mean", "nps", "na")
+
+
+def _complementary(rows: list[dict], keys: tuple) -> list[dict]:
+    """Complementary suppression: within each breakdown (by branch, by user group) of one figure
+    (the same ``keys``), a lone hidden group could be derived by subtracting the shown groups from
+    the overall figure; ``model.complementary_suppression`` picks more groups to hide, and their
+    figures are blanked here."""
+    partitions: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if row["group_by"] != "all":
+            partitions.setdefault((row["group_by"], *(row.get(k) for k in keys)), []).append(row)
+    for members in partitions.values():
+        hide = complementary_suppression([(m["group"], m["n"], m["suppressed"]) for m in members])
+        for member in members:
+            if member["group"] in hide and not member["suppressed"]:
+                member.update({"suppressed": True, **{k: None for k in _FIGURES if k in member}})
+    return rows
+
+
 def compute_results(conn, survey_id: str) -> dict:
-    """Every figure of a survey's results (overall, by branch, by user group)."""
+    """Every figure of a survey's results (overall, by branch, by user group), small groups
+    suppressed, and suppressed by subtraction too (complementary suppression)."""
     total = conn.execute(select(func.count()).select_from(store.survey_responses)
                          .where(store.survey_responses.c.survey_id == survey_id)).scalar_one()
     items, choices = _item_rows(conn, survey_id)
     return {"survey_id": survey_id, "responses": total if total >= model.MIN_GROUP_SIZE else None,
             "min_group_size": model.MIN_GROUP_SIZE,
-            "groups": sorted(_response_rows(conn, survey_id), key=_sort_key),
-            "dimensions": sorted(_dimension_rows(conn, survey_id), key=_sort_key),
-            "items": sorted(items, key=_sort_key), "choices": sorted(choices, key=_sort_key)}
+            "groups": sorted(_complementary(_response_rows(conn, survey_id), ()), key=_sort_key),
+            "dimensions": sorted(_complementary(_dimension_rows(conn, survey_id), ("dimension",)), key=_sort_key),
+            "items": sorted(_complementary(items, ("item_code",)), key=_sort_key),
+            "choices": sorted(_complementary(choices, ("item_code", "choice")), key=_sort_key)}
 
 
 def results(db: Database, actor: Principal, survey_id: str) -> dict:
@@ -382,8 +423,9 @@ def results_csv(db: Database, actor: Principal, survey_id: str) -> str:
 # -- closing ------------------------------------------------------------------------------------
 def _summary(conn, survey_id: str) -> dict:
     """The survey.closed summary: dimensions and NPS overall and per branch (small groups suppressed)."""
-    dims = [d for d in _dimension_rows(conn, survey_id) if d["group_by"] in ("all", "branch")]
-    nps_rows = [i for i in _item_rows(conn, survey_id)[0] if i["item_type"] == "nps" and i["group_by"] in ("all", "branch")]
+    dims = [d for d in _complementary(_dimension_rows(conn, survey_id), ("dimension",))
+            if d["group_by"] in ("all", "branch")]
+    nps_rows = [i for i in _complementary(_item_rows(conn, survey_id)[0], ("item_code",)) if i["item_type"] == "nps" and i["group_by"] in ("all", "branch")]
     keep = ("group_by", "group", "suppressed", "n")
     return {
         "dimensions": [{**{k: d[k] for k in keep}, "dimension": d["dimension"],

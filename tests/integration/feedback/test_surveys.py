@@ -72,15 +72,16 @@ def test_results_by_item_dimension_branch_and_user_group_with_suppression(client
     assert item("GS3")["mean"] == pytest.approx(round((6 * 4 + 4 * 5) / 10, 2))
     small = item("AF1", "branch", B2)
     assert small["suppressed"] is True and small["n"] is None and small["perceived"] is None
-    assert item("AF1", "branch", B1)["perceived"] == pytest.approx(round(39 / 6, 2))
-    assert item("AF1", "user_group", "student")["n"] == 6
+    # Branch 1 beside the overall figure would give branch 2 away by subtraction: hidden too.
+    assert item("AF1", "branch", B1)["suppressed"] is True and item("AF1", "branch", B1)["perceived"] is None
+    assert item("AF1", "user_group", "student")["suppressed"] is True
     assert item("AF1", "user_group", "senior")["suppressed"] is True
     # Not-applicable answers are counted apart and do not enter the means.
     assert item("PL1")["suppressed"] is True  # nobody rated it: n = 0
     affect = next(d for d in results["dimensions"] if d["dimension"] == "affect" and d["group_by"] == "all")
     assert affect["n"] == 10 and affect["perceived"] == overall["perceived"]
     groups = {(g["group_by"], g["group"]): g for g in results["groups"]}
-    assert groups[("branch", B1)]["n"] == 6 and groups[("branch", B2)]["suppressed"] is True
+    assert groups[("branch", B1)]["suppressed"] is True and groups[("branch", B2)]["suppressed"] is True
     students = next(c for c in results["choices"] if c["item_code"] == "UG" and c["choice"] == "student"
                     and c["group_by"] == "all")
     assert students["n"] == 6
@@ -103,6 +104,41 @@ def test_results_by_item_dimension_branch_and_user_group_with_suppression(client
     summary = closes[0].data["summary"]
     assert any(d["group"] == B2 and d["suppressed"] for d in summary["dimensions"])
     assert len(submitted) == 10 and all(set(e.data) >= {"branch_id", "user_group"} for e in submitted)
+
+
+def test_a_hidden_group_cannot_be_derived_by_subtraction(client):
+    """Overall 7 answers, 5 students shown, 2 seniors hidden: the seniors' mean would be exact from
+    7 × overall − 5 × students, so the students are hidden too (complementary suppression), in
+    every section that breaks the overall figure down."""
+    survey = _survey(client, branch_ids=[B1])
+    sid = survey["id"]
+    for perceived in (5, 6, 7, 6, 6):
+        assert _answer(client, sid, {"UG": "student", "AF1": _triad(4, 8, perceived), "GS3": 4}).status_code == 201
+    for _ in range(2):
+        assert _answer(client, sid, {"UG": "senior", "AF1": _triad(3, 7, 9), "GS3": 5}).status_code == 201
+    results = client.get(f"/surveys/{sid}/results", headers=ADMIN).json
+    overall = next(i for i in results["items"] if i["item_code"] == "AF1" and i["group_by"] == "all")
+    assert overall["n"] == 7 and overall["perceived"] == pytest.approx(round(48 / 7, 2))
+    by_group = {i["group"]: i for i in results["items"] if i["item_code"] == "AF1" and i["group_by"] == "user_group"}
+    assert by_group["senior"]["suppressed"] and by_group["student"]["suppressed"]
+    assert by_group["student"]["n"] is None and by_group["student"]["perceived"] is None
+    dims = {d["group"]: d for d in results["dimensions"] if d["dimension"] == "affect" and d["group_by"] == "user_group"}
+    assert all(d["suppressed"] and d["perceived"] is None for d in dims.values())
+    groups = {g["group"]: g for g in results["groups"] if g["group_by"] == "user_group"}
+    assert groups["student"]["suppressed"] and groups["student"]["n"] is None
+    # One branch only: the branch breakdown equals the overall figure, which gives nothing away.
+    branch = next(i for i in results["items"] if i["item_code"] == "AF1" and i["group_by"] == "branch")
+    assert branch["n"] == 7 and not branch["suppressed"]
+
+
+def test_complementary_suppression_rule():
+    from services.feedback.surveys import complementary_suppression
+    assert complementary_suppression([("student", 5, False), ("senior", None, True)]) == {"student", "senior"}
+    # The smallest shown group goes with the lone hidden one; the others stay.
+    assert complementary_suppression([("a", 9, False), ("b", 6, False), ("c", None, True)]) == {"b", "c"}
+    assert complementary_suppression([("a", 9, False), ("b", None, True), ("c", None, True)]) == {"b", "c"}
+    assert complementary_suppression([("a", 9, False), ("b", 6, False)]) == set()
+    assert complementary_suppression([(None, 6, False), ("a", 6, False), ("b", None, True)]) == {None, "b"}
 
 
 @pytest.mark.parametrize("answers, field", [
