@@ -19,6 +19,7 @@ from services.incentive import ledger, model, store, unit
 from services.incentive.model import start_of_day
 from shared.directory_view import DIRECTORY_HANDLERS
 from shared.events.envelope import Event
+from shared.numbers import round_half_up
 from shared.timeutil import local_date
 
 log = logging.getLogger(__name__)
@@ -83,8 +84,9 @@ def _reason(event: Event, rule: model.Rule) -> tuple[str, str]:
     kind = event.type
     if kind.startswith("lsq.evaluation."):
         grade_zh = {"excellent": "优秀", "good": "良好", "satisfactory": "合格", "unsatisfactory": "不合格"}
-        return (f"evaluation {d['period']} graded {d['grade']} (score {d['score']:.1f}), rule {rule.id}",
-                f"{d['period']} 考评结果为{grade_zh.get(d['grade'], d['grade'])}（{d['score']:.1f} 分），规则 {rule.id}")
+        score = round_half_up(d["score"], 1)  # 40.25 → 40.3, as a reader expects
+        return (f"evaluation {d['period']} graded {d['grade']} (score {score}), rule {rule.id}",
+                f"{d['period']} 考评结果为{grade_zh.get(d['grade'], d['grade'])}（{score} 分），规则 {rule.id}")
     if kind == "lsq.praise.received.v1":
         return f"reader praise {d['praise_id']}, rule {rule.id}", f"读者表扬 {d['praise_id']}，规则 {rule.id}"
     if kind == "lsq.complaint.resolved.v1":

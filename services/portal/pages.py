@@ -5,7 +5,6 @@ import logging
 import random
 import time
 from datetime import date, datetime
-from decimal import Decimal
 
 from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, format_decimal, gettext as _
@@ -16,6 +15,7 @@ from services.portal import i18n, labels, web
 from services.portal.api_client import ServiceUnavailable
 from services.portal.settings import SERVICES
 from shared import logs, metrics, vendor
+from shared.numbers import round_half_up
 from shared.timeutil import parse_rfc3339
 
 log = logging.getLogger(__name__)
@@ -79,16 +79,17 @@ def day(value) -> str:
 
 
 def number(value, digits: int = 1) -> str:
+    """A number in the user's locale, rounded half up (40.25 → "40.3", never Babel's half to even)."""
     if value is None or value == "":
         return "—"
-    return format_decimal(Decimal(str(value)), format=f"#,##0.{'0' * digits}" if digits else "#,##0")
+    return format_decimal(round_half_up(value, digits), format=f"#,##0.{'0' * digits}" if digits else "#,##0")
 
 
 def money(value) -> str:
     """An amount in CNY: ``¥2,000.00``."""
     if value is None or value == "":
         return "—"
-    return "¥" + format_decimal(Decimal(str(value)), format="#,##0.00")
+    return "¥" + format_decimal(round_half_up(value, 2), format="#,##0.00")
 
 
 # -- pages every area shares ----------------------------------------------------------------------
