@@ -240,14 +240,35 @@ def complaint_figures(complaints: list[dict]) -> dict:
     }
 
 
-def desk_figures(rows: list[dict]) -> dict:
-    """Desk ratings from daily rollups: counts, star sums, wait sums and wait histograms."""
+def complaint_figures_from_sums(rows: list[dict], medians: dict | None = None) -> dict:
+    """``complaint_figures`` from counts summed per group (``store.complaint_sums`` rows, any number
+    of them for one scope) and the scope's medians ``{"ack": hours, "res": hours}``."""
+    total = {k: sum(r[k] for r in rows) for k in ("filed", "acked", "ack_on_time", "ack_missed_open", "resolved",
+                                                  "res_on_time", "res_missed_open", "breached", "judged",
+                                                  "substantiated", "ratings", "rating_sum")}
+    medians = medians or {}
+    return {
+        "complaints_filed": total["filed"],
+        "acknowledged_on_time": total["ack_on_time"],
+        "acknowledged_on_time_rate": rate(total["ack_on_time"], total["acked"] + total["ack_missed_open"]),
+        "resolved_on_time": total["res_on_time"],
+        "resolved_on_time_rate": rate(total["res_on_time"], total["resolved"] + total["res_missed_open"]),
+        "complaints_breached": total["breached"],
+        "median_hours_to_acknowledge": medians.get("ack"),
+        "median_hours_to_resolve": medians.get("res"),
+        "substantiated_share": rate(total["substantiated"], total["judged"]),
+        "resolution_rating_mean": mean(total["rating_sum"], total["ratings"]),
+    }
+
+
+def desk_figures(rows: list[dict], wait_rows: list[dict] = ()) -> dict:
+    """Desk ratings from rollups: counts, star sums, wait sums; the p90 from the wait histogram rows
+    (``minutes``, ``waits``) of the same scope and period."""
     ratings = sum(r["ratings"] for r in rows)
     waits = sum(r["waits"] for r in rows)
     histogram: dict[int, int] = {}
-    for row in rows:
-        for minutes, count in row["wait_hist"].items():
-            histogram[int(minutes)] = histogram.get(int(minutes), 0) + count
+    for row in wait_rows:
+        histogram[row["minutes"]] = histogram.get(row["minutes"], 0) + row["waits"]
     return {"desk_ratings": ratings, "desk_stars_mean": mean(sum(r["stars_sum"] for r in rows), ratings),
             "wait_mean_minutes": mean(sum(r["wait_sum"] for r in rows), waits),
             "wait_p90_minutes": percentile_of_histogram(histogram, 0.9)}
@@ -263,11 +284,12 @@ def training_figures(rows: list[dict], overdue_staff: set, staff_count: int, per
 
 
 def evaluation_figures(results: list[dict]) -> dict:
-    """Grade distribution and mean score of the results published in the period (latest revision)."""
-    grades = {g: sum(1 for r in results if r["grade"] == g) for g in GRADES}
-    return {"evaluation_score_mean": mean(sum(r["score"] for r in results), len(results)),
-            "excellent_share": rate(grades["excellent"], len(results)), "grades": grades,
-            "evaluated": len(results)}
+    """Grade distribution and mean score of the results published in the period (latest revision):
+    one row per result (``grade``, ``score``) or per group of them (``grade``, ``n``, ``score_sum``)."""
+    grades = {g: sum(r.get("n", 1) for r in results if r["grade"] == g) for g in GRADES}
+    evaluated = sum(r.get("n", 1) for r in results)
+    return {"evaluation_score_mean": mean(sum(r["score_sum"] if "n" in r else r["score"] for r in results), evaluated),
+            "excellent_share": rate(grades["excellent"], evaluated), "grades": grades, "evaluated": evaluated}
 
 
 def ledger_figures(awards: list[dict], sanctions: list[dict], appeals: list[dict]) -> dict:
@@ -475,8 +497,11 @@ def empty_like(bundle: dict) -> dict:
 def headline(bundle: dict, staff_count: int, period_days: int) -> dict:
     """Every figure of one scope (a branch or the network) and period from its rows."""
     figures = {}
-    figures.update(complaint_figures(bundle["complaints"]))
-    figures.update(desk_figures(bundle["desk"]))
+    if "medians" in bundle:  # grouped rows (store.complaint_sums) and the scope's medians
+        figures.update(complaint_figures_from_sums(bundle["complaints"], bundle["medians"]))
+    else:
+        figures.update(complaint_figures(bundle["complaints"]))
+    figures.update(desk_figures(bundle["desk"], bundle.get("waits", ())))
     figures["praise"] = sum(r["praise"] for r in bundle["praise"])
     figures.update(training_figures(bundle["training"], {r["staff_id"] for r in bundle["overdue"]}, staff_count,
                                     period_days))

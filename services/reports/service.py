@@ -80,9 +80,48 @@ def _figures_list(current: dict, previous: dict) -> list[dict]:
 
 
 def _headline(conn, period: Period, branch_id: str | None, counts: dict) -> dict:
-    bundle = load(conn, period.start, period.end, None if branch_id is None else [branch_id])
+    return _headlines(conn, [period], branch_id, counts)[0]
+
+
+KINDS = {"desk": "desk_daily", "waits": "desk_wait_daily", "praise": "praise_daily", "training": "training_daily",
+         "awards": "award_daily", "sanctions": "sanction_daily", "appeals": "appeal_daily", "surveys": "survey_daily"}
+
+
+def grouped(conn, periods: list[Period], branch_ids=None, per_branch: bool = False) -> dict[tuple, dict]:
+    """Bundles of rows summed in SQL per period (and per branch if ``per_branch``), keyed
+    ``(branch_id, index)``, with ``(None, index)`` for the whole scope: a report reads branches ×
+    periods rows, whatever the number of days or events (medians and p90 included)."""
+    spans = [(p.start, p.end) for p in periods]
+    rows = {kind: store.rollup_sums(conn, name, spans, branch_ids) for kind, name in KINDS.items()}
+    rows["complaints"] = store.complaint_sums(conn, spans, branch_ids)
+    rows["overdue"] = store.overdue_staff(conn, spans, branch_ids)
+    rows["evaluations"] = store.evaluation_sums(conn, spans, branch_ids)
+    medians = store.complaint_medians(conn, spans, branch_ids, by=())
+    if per_branch:
+        medians.update(store.complaint_medians(conn, spans, branch_ids))
+    out: dict[tuple, dict] = {}
+
+    def bundle(key):
+        found = out.get(key)
+        if found is None:
+            found = out[key] = {kind: [] for kind in rows}
+            found["medians"] = medians.get(key, {}) if key[0] is not None else medians.get((key[1],), {})
+        return found
+    for index in range(len(periods)):
+        bundle((None, index))
+    for kind, kind_rows in rows.items():
+        for row in kind_rows:
+            bundle((None, row["bucket"]))[kind].append(row)
+            if per_branch:
+                bundle((row["branch_id"], row["bucket"]))[kind].append(row)
+    return out
+
+
+def _headlines(conn, periods: list[Period], branch_id: str | None, counts: dict) -> list[dict]:
+    """The figures of several periods for the network or one branch, from one grouped read."""
+    bundles = grouped(conn, periods, None if branch_id is None else [branch_id])
     staff = counts.get(branch_id, 0) if branch_id else sum(counts.values())
-    return model.headline(bundle, staff, period.days)
+    return [model.headline(bundles[(None, i)], staff, p.days) for i, p in enumerate(periods)]
 
 
 # -- reports ---------------------------------------------------------------------------------------
@@ -91,8 +130,7 @@ def overview(db: Database, actor: Principal, period: Period, branch_id: str | No
     with db.read() as conn:
         branch = _scope(conn, actor, branch_id)
         counts = staff_counts(conn)
-        now = _headline(conn, period, branch_id, counts)
-        before = _headline(conn, period.previous(), branch_id, counts)
+        now, before = _headlines(conn, [period, period.previous()], branch_id, counts)
     current, previous = model.flat(now), model.flat(before)
     return {"period": _period_view(period), "previous_period": _period_view(period.previous()),
             "scope": _branch_view(branch), "figures": _figures_list(current, previous),
@@ -113,22 +151,21 @@ def comparison(db: Database, actor: Principal, period: Period, sort: str | None,
     with db.read() as conn:
         names = branches(conn)
         counts = staff_counts(conn)
-        both = load(conn, previous_period.start, period.end)
+        split = grouped(conn, [period, previous_period], per_branch=True)
     rows = []
-    ids = sorted(set(names) | {r["branch_id"] for kind in both.values() for r in kind},
+    ids = sorted(set(names) | {b for b, _i in split if b is not None},
                  key=lambda b: (names.get(b, {}).get("code") or "~", b))
-    split = model.by_branch(both)
+    empty = {kind: [] for kind in split[(None, 0)]}
     for branch_id in ids:
-        mine = split.get(branch_id) or model.empty_like(both)
-        current = model.flat(model.headline(model.subset(mine, period=period), counts.get(branch_id, 0), period.days))
-        previous = model.flat(model.headline(model.subset(mine, period=previous_period), counts.get(branch_id, 0),
-                                             previous_period.days))
+        staff = counts.get(branch_id, 0)
+        current = model.flat(model.headline(split.get((branch_id, 0)) or empty, staff, period.days))
+        previous = model.flat(model.headline(split.get((branch_id, 1)) or empty, staff, previous_period.days))
         rows.append({**_branch_view(names.get(branch_id) or {"branch_id": branch_id, "code": None,
                                                               "name_zh": branch_id, "name_en": branch_id}),
                      "values": current, "previous": previous,
                      "change": {k: model.change(k, current[k], previous[k])["delta"] for k in current}})
     medians = {f.key: model.rounded(model.network_median(r["values"][f.key] for r in rows)) for f in model.FIGURES}
-    network = model.flat(model.headline(model.subset(both, period=period), sum(counts.values()), period.days))
+    network = model.flat(model.headline(split[(None, 0)], sum(counts.values()), period.days))
     visible = [r for r in rows if _visible(actor, r["branch_id"])]
     if sort:
         present = [r for r in visible if r["values"][sort] is not None]
@@ -145,18 +182,15 @@ def trends(db: Database, actor: Principal, months: list[Period], branch_id: str 
     with db.read() as conn:
         branch = _scope(conn, actor, branch_id)
         counts = staff_counts(conn)
-        bundle = load(conn, months[0].start, months[-1].end, None if branch_id is None else [branch_id])
-    staff = counts.get(branch_id, 0) if branch_id else sum(counts.values())
-    split = model.by_month(bundle)
-    series = [{"month": m.label, "values": model.flat(model.headline(
-        split.get((m.start.year, m.start.month)) or model.empty_like(bundle), staff, m.days))} for m in months]
+        figures = _headlines(conn, months, branch_id, counts)
+    series = [{"month": m.label, "values": model.flat(f)} for m, f in zip(months, figures)]
     return {"from": months[0].label, "to": months[-1].label, "scope": _branch_view(branch),
             "figures": [{"key": f.key, "label_zh": f.zh, "label_en": f.en, "unit": f.unit} for f in model.FIGURES],
             "months": series}
 
 
-def _sla_row(complaints: list[dict]) -> dict:
-    figures = model.complaint_figures(complaints)
+def _sla_row(sums: list[dict]) -> dict:
+    figures = model.complaint_figures_from_sums(sums)
     return {k: model.rounded(figures[k]) for k in ("complaints_filed", "acknowledged_on_time_rate",
                                                    "resolved_on_time_rate", "complaints_breached")}
 
@@ -171,14 +205,18 @@ def sla_board(db: Database, actor: Principal, period: Period, branch_id: str | N
         points = {r["service_point_id"]: r for r in conn.execute(select(known_service_points)).mappings()}
         people = {r["staff_id"]: r["name"] for r in conn.execute(select(known_staff.c.staff_id, known_staff.c.name))
                   .mappings()}
-        complaints = store.complaints(conn, period.start, period.end, None if branch_id is None else [branch_id])
-    by_severity = [{"severity": s, **_sla_row([c for c in complaints if c["severity"] == s])} for s in model.SEVERITIES]
+        scope = None if branch_id is None else [branch_id]
+        spans = [(period.start, period.end)]
+        severities = store.complaint_sums(conn, spans, scope, by=("severity",))
+        per_branch = {r["branch_id"]: r for r in store.complaint_sums(conn, spans, scope)}
+        complaints = store.flagged_complaints(conn, period.start, period.end, scope)
+    by_severity = [{"severity": s, **_sla_row([r for r in severities if r["severity"] == s])} for s in model.SEVERITIES]
     by_branch = []
-    for bid in sorted({c["branch_id"] for c in complaints}, key=lambda b: (names.get(b, {}).get("code") or "~", b)):
+    for bid in sorted(per_branch, key=lambda b: (names.get(b, {}).get("code") or "~", b)):
         if _visible(actor, bid):
             by_branch.append({**_branch_view(names.get(bid) or {"branch_id": bid, "code": None, "name_zh": bid,
                                                                 "name_en": bid}),
-                              **_sla_row([c for c in complaints if c["branch_id"] == bid])})
+                              **_sla_row([per_branch[bid]])})
     breached, at_risk, overs = [], [], []
     for c in complaints:
         for target, prefix, met in (("acknowledge", "ack", c["acknowledged_at"]), ("resolve", "resolve", c["resolved_at"])):
@@ -295,9 +333,8 @@ def review(db: Database, actor: Principal, period: Period, branch_id: str | None
     with db.read() as conn:
         branch = _scope(conn, actor, branch_id)
         counts = staff_counts(conn)
-        current = model.flat(_headline(conn, period, branch_id, counts))
-        previous = model.flat(_headline(conn, period.previous(), branch_id, counts))
-        year_before = model.flat(_headline(conn, period.year_before(), branch_id, counts))
+        current, previous, year_before = map(model.flat, _headlines(
+            conn, [period, period.previous(), period.year_before()], branch_id, counts))
     lines = model.review_lines(current, previous, year_before, period.kind)
     worse = [line for line in lines if "worse" in (line["change_previous"]["assessment"],
                                                    line["change_year_before"]["assessment"])]

@@ -6,10 +6,10 @@ them (``add_to``), so a report reads branches × days rows whatever the number o
 """
 from __future__ import annotations
 
-import json
 from datetime import date
 
-from sqlalchemy import (Boolean, Column, Date, Float, Integer, MetaData, String, Table, Text, select, update)
+from sqlalchemy import (Boolean, Column, Date, Float, Integer, MetaData, String, Table, and_, case, func, literal_column,
+                        or_, select, text, update)
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime
@@ -53,7 +53,15 @@ desk_daily = Table(
     Column("stars_sum", Integer, nullable=False),
     Column("waits", Integer, nullable=False),
     Column("wait_sum", Integer, nullable=False),
-    Column("wait_hist", Text, nullable=False),  # JSON {minutes: count}: exact percentiles, mergeable
+)
+
+#: Waits per branch, day and whole minute: a histogram a report sums in SQL (exact, mergeable p90).
+desk_wait_daily = Table(
+    "desk_wait_daily", metadata,
+    Column("day", Date, primary_key=True),
+    Column("branch_id", String(64), primary_key=True),
+    Column("minutes", Integer, primary_key=True),
+    Column("waits", Integer, nullable=False),
 )
 
 praise_facts = Table(
@@ -162,7 +170,7 @@ survey_daily = Table(
     Column("s_per", Integer, nullable=False),
 )
 
-ROLLUPS = {t.name: t for t in (desk_daily, praise_daily, training_daily, award_daily, sanction_daily, appeal_daily,
+ROLLUPS = {t.name: t for t in (desk_daily, desk_wait_daily, praise_daily, training_daily, award_daily, sanction_daily, appeal_daily,
                                survey_daily)}
 
 
@@ -177,21 +185,12 @@ def add_to(conn: Connection, table: Table, keys: dict, amounts: dict) -> None:
 
 
 def add_wait(conn: Connection, keys: dict, stars: int, wait: int | None) -> None:
-    """One desk rating into its day's rollup; the wait goes into the histogram by whole minutes."""
-    t = desk_daily
-    row = conn.execute(select(t.c.wait_hist).where(*[t.c[k] == v for k, v in keys.items()])).first()
-    histogram = json.loads(row.wait_hist) if row else {}
-    if wait is not None:
-        histogram[str(wait)] = histogram.get(str(wait), 0) + 1
-    text = json.dumps(histogram, sort_keys=True)
+    """One desk rating into its day's rollup; the wait also into the day's histogram by whole minutes."""
     waits, wait_sum = (1, wait) if wait is not None else (0, 0)
-    if row is None:
-        conn.execute(t.insert().values(**keys, ratings=1, stars_sum=stars, waits=waits, wait_sum=wait_sum,
-                                       wait_hist=text))
-    else:
-        conn.execute(update(t).where(*[t.c[k] == v for k, v in keys.items()]).values(
-            ratings=t.c.ratings + 1, stars_sum=t.c.stars_sum + stars, waits=t.c.waits + waits,
-            wait_sum=t.c.wait_sum + wait_sum, wait_hist=text))
+    add_to(conn, desk_daily, keys, {"ratings": 1, "stars_sum": stars, "waits": waits, "wait_sum": wait_sum})
+    if wait is not None:
+        add_to(conn, desk_wait_daily, {"day": keys["day"], "branch_id": keys["branch_id"], "minutes": wait},
+               {"waits": 1})
 
 
 def upsert(conn: Connection, table: Table, key: dict, values: dict) -> None:
@@ -223,11 +222,7 @@ def rollup_rows(conn: Connection, name: str, start: date, end: date, branch_ids=
     query = _branches(select(table).where(table.c.day >= start, table.c.day <= end), table, branch_ids)
     if staff_id is not None:
         query = query.where(table.c.staff_id == staff_id)
-    rows = _dicts(conn, query)
-    if name == "desk_daily":
-        for row in rows:
-            row["wait_hist"] = json.loads(row["wait_hist"])
-    return rows
+    return _dicts(conn, query)
 
 
 def complaints(conn: Connection, start: date, end: date, branch_ids=None, staff_id=None) -> list[dict]:
@@ -260,3 +255,134 @@ def ledger(conn: Connection, staff_id: str) -> list[dict]:
     t = ledger_entries
     return [dict(r) for r in conn.execute(select(t).where(t.c.staff_id == staff_id)
                                           .order_by(t.c.at.desc(), t.c.entry_id)).mappings()]
+
+
+# -- grouped reading: sums per branch and period in SQL ---------------------------------------------
+#: The columns a rollup is grouped by beside the branch (the rest are summed).
+GROUP_KEYS = {"desk_daily": (), "desk_wait_daily": ("minutes",), "praise_daily": (), "training_daily": (),
+              "award_daily": (), "sanction_daily": ("level",), "appeal_daily": ("kind",),
+              "survey_daily": ("user_group", "dimension", "item_code")}
+
+
+def disjoint(spans: list[tuple[date, date]]) -> list[list[int]]:
+    """The span indexes in runs of non-overlapping spans (one CASE can put a day in one span only;
+    a year's previous period is also its year before, and wide ranges may overlap)."""
+    runs: list[list[int]] = []
+    for index, (start, end) in enumerate(spans):
+        for run in runs:
+            if all(end < spans[i][0] or start > spans[i][1] for i in run):
+                run.append(index)
+                break
+        else:
+            runs.append([index])
+    return runs
+
+
+def _bucket(column, spans: list[tuple[date, date]], indexes: list[int]):
+    """The index of the span a day falls in (NULL outside them all)."""
+    return case(*[(and_(column >= spans[i][0], column <= spans[i][1]), i) for i in indexes], else_=None)
+
+
+def _within(column, spans, indexes):
+    return or_(*[and_(column >= spans[i][0], column <= spans[i][1]) for i in indexes])
+
+
+def _grouped(conn: Connection, table, day_column, spans, columns, group, branch_ids=None, staff_id=None,
+             where=()) -> list[dict]:
+    """``columns`` (labelled SQL expressions) grouped by the span index (``bucket``) and ``group``,
+    over every run of non-overlapping spans; one query per run."""
+    out = []
+    for indexes in disjoint(spans):
+        bucket = _bucket(day_column, spans, indexes).label("bucket")
+        query = select(bucket, *group, *columns).where(_within(day_column, spans, indexes), *where)
+        query = _branches(query, table, branch_ids)
+        if staff_id is not None:
+            query = query.where(table.c.staff_id == staff_id)
+        out += _dicts(conn, query.group_by(bucket, *group))
+    return out
+
+
+def rollup_sums(conn: Connection, name: str, spans, branch_ids=None, staff_id=None) -> list[dict]:
+    """One rollup summed per span, branch and its own keys (level, kind, survey cell, minute): rows
+    shaped like the daily rows (same column names), but one per branch and span instead of per day."""
+    table = ROLLUPS[name]
+    keys = {"day", "branch_id", "service_point_id", "staff_id", *GROUP_KEYS[name]}
+    amounts = [func.sum(c).label(c.name) for c in table.columns if c.name not in keys]
+    group = [table.c.branch_id, *[table.c[k] for k in GROUP_KEYS[name]]]
+    return _grouped(conn, table, table.c.day, spans, amounts, group, branch_ids, staff_id)
+
+
+def _hours(conn: Connection, later, earlier):
+    """Hours between two stored times, in SQL (SQLite keeps UTC text, PostgreSQL timestamps)."""
+    if conn.dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 24.0
+    return func.extract("epoch", later - earlier) / 3600.0
+
+
+def _count(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def complaint_sums(conn: Connection, spans, branch_ids=None, by=("branch_id",), staff_id=None) -> list[dict]:
+    """The complaint counts a report needs, per span and ``by`` (branch, severity or nothing)."""
+    c = complaint_facts.c
+    acked = c.acknowledged_at.isnot(None)
+    resolved = and_(c.resolved_at.isnot(None), c.outcome.isnot(None))
+    judged = and_(resolved, c.outcome != "withdrawn")
+    columns = [func.count().label("filed"), _count(acked).label("acked"),
+               _count(and_(acked, c.ack_breached == False)).label("ack_on_time"),  # noqa: E712
+               _count(and_(c.acknowledged_at.is_(None), c.ack_breached == True)).label("ack_missed_open"),  # noqa: E712
+               _count(resolved).label("resolved"),
+               _count(and_(resolved, c.resolve_breached == False)).label("res_on_time"),  # noqa: E712
+               _count(and_(c.resolved_at.is_(None), c.resolve_breached == True)).label("res_missed_open"),  # noqa: E712
+               _count(or_(c.ack_breached == True, c.resolve_breached == True)).label("breached"),  # noqa: E712
+               _count(judged).label("judged"), _count(and_(judged, c.outcome == "substantiated")).label("substantiated"),
+               func.count(c.rating).label("ratings"), func.coalesce(func.sum(c.rating), 0).label("rating_sum")]
+    return _grouped(conn, complaint_facts, c.filed_day, spans, columns, [c[k] for k in by], branch_ids, staff_id)
+
+
+def complaint_medians(conn: Connection, spans, branch_ids=None, by=("branch_id",)) -> dict[tuple, dict]:
+    """Median hours to acknowledge and to resolve per (``by`` values..., span), computed in SQL with
+    window functions (the middle one or two of each group), so no complaint row leaves the database."""
+    c = complaint_facts.c
+    out: dict[tuple, dict] = {}
+    for figure, met, condition in (("ack", c.acknowledged_at, c.acknowledged_at.isnot(None)),
+                                   ("res", c.resolved_at, and_(c.resolved_at.isnot(None), c.outcome.isnot(None)))):
+        for indexes in disjoint(spans):
+            bucket = _bucket(c.filed_day, spans, indexes).label("bucket")
+            inner = select(bucket, *[c[k] for k in by], _hours(conn, met, c.filed_at).label("h")).where(
+                _within(c.filed_day, spans, indexes), condition)
+            inner = _branches(inner, complaint_facts, branch_ids).subquery()
+            part = [inner.c.bucket, *[inner.c[k] for k in by]]
+            ranked = select(*part, inner.c.h,
+                            func.row_number().over(partition_by=part, order_by=inner.c.h).label("rn"),
+                            func.count().over(partition_by=part).label("n")).subquery()
+            keys = [ranked.c.bucket, *[ranked.c[k] for k in by]]
+            query = select(*keys, func.avg(ranked.c.h)).where(
+                or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == ranked.c.n // 2 + 1)).group_by(*keys)
+            for row in conn.execute(query):
+                out.setdefault(tuple(row[1:-1]) + (row[0],), {})[figure] = float(row[-1])
+    return out
+
+
+def overdue_staff(conn: Connection, spans, branch_ids=None) -> list[dict]:
+    """The distinct (span, branch, staff member) with a requirement overdue."""
+    t = requirement_overdue
+    return _grouped(conn, t, t.c.day, spans, [], [t.c.branch_id, t.c.staff_id], branch_ids)
+
+
+def evaluation_sums(conn: Connection, spans, branch_ids=None) -> list[dict]:
+    """Results per span, branch and grade: how many and their score sum."""
+    t = evaluation_results
+    return _grouped(conn, t, t.c.day, spans, [func.count().label("n"), func.sum(t.c.score).label("score_sum")],
+                    [t.c.branch_id, t.c.grade], branch_ids)
+
+
+def flagged_complaints(conn: Connection, start: date, end: date, branch_ids=None) -> list[dict]:
+    """The complaints filed between two days with a target breached or at risk (the SLA board's lists)."""
+    t = complaint_facts
+    query = _branches(select(t).where(t.c.filed_day >= start, t.c.filed_day <= end,
+                                      or_(t.c.ack_breached == True, t.c.resolve_breached == True,  # noqa: E712
+                                          t.c.ack_at_risk == True, t.c.resolve_at_risk == True)),  # noqa: E712
+                      t, branch_ids)
+    return _dicts(conn, query.order_by(t.c.filed_at, t.c.complaint_id))

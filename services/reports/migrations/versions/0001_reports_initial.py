@@ -74,7 +74,13 @@ def upgrade() -> None:
         sa.Column("stars_sum", sa.Integer, nullable=False),
         sa.Column("waits", sa.Integer, nullable=False),
         sa.Column("wait_sum", sa.Integer, nullable=False),
-        sa.Column("wait_hist", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "desk_wait_daily",
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("branch_id", sa.String(64), primary_key=True),
+        sa.Column("minutes", sa.Integer, primary_key=True),
+        sa.Column("waits", sa.Integer, nullable=False),
     )
     op.create_table(
         "evaluation_results",
@@ -161,6 +167,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ['training_daily', 'survey_daily', 'sanction_daily', 'requirement_overdue', 'praise_facts', 'praise_daily', 'ledger_entries', 'evaluation_results', 'desk_daily', 'complaint_facts', 'award_daily', 'appeal_daily', 'known_service_points', 'known_branches', 'known_staff']:
+    for table in ['training_daily', 'survey_daily', 'sanction_daily', 'requirement_overdue', 'praise_facts', 'praise_daily', 'ledger_entries', 'evaluation_results', 'desk_wait_daily', 'desk_daily', 'complaint_facts', 'award_daily', 'appeal_daily', 'known_service_points', 'known_branches', 'known_staff']:
         op.drop_table(table)
     drop_messaging_tables(op)
