@@ -30,10 +30,12 @@ from shared.errors import DomainError, Invalid
 
 log = logging.getLogger(__name__)
 
-_GENERIC_ZH = {
+#: The Chinese of each status, for errors without a message of their own (gunicorn's too).
+GENERIC_ZH = {
     400: "请求格式错误", 401: "需要登录", 403: "无权访问", 404: "未找到", 405: "不支持的请求方法",
-    409: "与当前状态冲突", 413: "请求过大", 415: "不支持的内容类型", 422: "输入校验失败",
-    429: "请求过于频繁", 500: "服务器内部错误", 503: "服务暂不可用",
+    409: "与当前状态冲突", 413: "请求过大", 414: "请求地址过长", 415: "不支持的内容类型", 417: "无法满足请求的预期",
+    422: "输入校验失败", 429: "请求过于频繁", 431: "请求头过大", 500: "服务器内部错误", 501: "不支持的传输方式",
+    503: "服务暂不可用",
 }
 
 
@@ -43,7 +45,7 @@ def error_response(status: int, code: str, message: str, message_zh: str | None 
     """A Flask response in the one LSQ error format (``errors_zh``: the field messages in Chinese,
     from ``shared.messages_zh`` unless given)."""
     body = {"status": status, "code": code, "message": message,
-            "message_zh": message_zh or _GENERIC_ZH.get(status, message)}
+            "message_zh": message_zh or GENERIC_ZH.get(status, message)}
     if errors:
         body["errors"] = errors
         body["errors_zh"] = errors_zh or messages_zh.errors_in_chinese(errors)

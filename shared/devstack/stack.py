@@ -124,7 +124,8 @@ class Stack:
             subprocess.run([sys.executable, "-m", "shared.cli", "migrate", service], cwd=REPO_ROOT, env=env,
                            check=True)
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        self._spawn(f"{service}-web", [gunicorn, "--workers", str(self.web_workers), "--threads", str(WEB_THREADS),
+        self._spawn(f"{service}-web", [gunicorn, "-c", "python:shared.gunicorn_conf",
+                                       "--workers", str(self.web_workers), "--threads", str(WEB_THREADS),
                                        "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "20",
                                        "--access-logfile", "-", "--name", f"lsq-{service}",
                                        f"services.{service}:create_app()"], env)
