@@ -70,8 +70,27 @@ def get_policy(version):
 @blp.arguments(schemas.PolicyIn)
 @blp.response(201, schemas.Policy)
 def save_policy(data):
-    """Save a new policy version, validated, in force from now (network_admin) / 发布新策略版本"""
-    return service.save_policy(db(), auth.current(), data["document"], data["note"])
+    """Save a new policy version, validated, in force from now or a later day (network_admin) / 发布新策略版本"""
+    return service.save_policy(db(), auth.current(), data["document"], data["note"], data["starts_on"])
+
+
+@blp.post("/policies/<int:version>/withdraw")
+@access()  # network_admin only
+@blp.response(200, schemas.Policy)
+def withdraw_policy(version):
+    """Withdraw a scheduled version before it starts (network_admin) / 撤回待生效的策略版本"""
+    return service.withdraw_policy(db(), version)
+
+
+@blp.post("/policies/dry-run")
+@access("auditor")  # and network_admin
+@blp.arguments(schemas.DryRunIn)
+@blp.response(200, schemas.DryRun)
+@blp.alt_response(503, description="the event history (Kafka) cannot be read now")
+def dry_run(data):
+    """What a version would have decided over a past period, beside what was decided; writes and
+    publishes nothing / 策略试算：对比拟用版本与现行版本在过去期间的决定"""
+    return service.dry_run(db(), context().settings.kafka_bootstrap, data["version"], data["since"], data["until"])
 
 
 # -- funds ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from services.incentive.model import start_of_day
 from shared.directory_view import DIRECTORY_HANDLERS
 from shared.events.envelope import Event
 from shared.numbers import round_half_up
-from shared.timeutil import local_date
+from shared.timeutil import local_date, rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ TIME_FIELDS = {
     "lsq.praise.received.v1": "received_at",
     "lsq.praise.rejected.v1": "rejected_at",
     "lsq.complaint.resolved.v1": "resolved_at",
+    "lsq.complaint.reopened.v1": "reopened_at",
     "lsq.complaint.sla_breached.v1": "breached_at",
     "lsq.requirement.overdue.v1": "overdue_since",
     "lsq.training.completed.v1": "completed_on",
@@ -63,7 +64,7 @@ def subject_of(event: Event) -> str:
     kind = event.type
     if kind.startswith("lsq.evaluation."):
         return f"evaluation:{d['evaluation_id']}"
-    if kind == "lsq.complaint.resolved.v1":
+    if kind in ("lsq.complaint.resolved.v1", "lsq.complaint.reopened.v1"):
         return f"complaint:{d['complaint_id']}"
     if kind == "lsq.complaint.sla_breached.v1":
         return f"complaint:{d['complaint_id']}:sla:{d['target']}"
@@ -120,9 +121,10 @@ def apply_rules(conn, event: Event, rule_type: str | None = None) -> None:
     rule_type = rule_type or event.type
     matching = [r for r in pol.rules_for(rule_type) if r.matches(event.data)]
     subject = subject_of(event)
-    revisable = rule_type in ("lsq.evaluation.scored.v1", "lsq.complaint.resolved.v1")
-    if revisable:
+    if rule_type == "lsq.evaluation.scored.v1":
         matching = _withdraw_superseded(conn, event, subject, matching, at)
+    elif rule_type == "lsq.complaint.resolved.v1":
+        matching = _supersede_resolution(conn, event, subject, matching, at)
     for rule in matching:
         if rule.award:
             _award(conn, event, rule, pol, at, subject)
@@ -135,15 +137,12 @@ def apply_rules(conn, event: Event, rule_type: str | None = None) -> None:
 def _withdraw_superseded(conn, event: Event, subject: str, matching: list, at: datetime) -> list:
     """Withdraw earlier decisions on ``subject`` the new revision does not repeat; return the rules
     still to apply (those whose decision is not already in place)."""
-    revision = event.data.get("revision", 0) if event.type.startswith("lsq.evaluation.") else None
+    revision = event.data.get("revision", 0)
     work = unit.current(conn)
     seen = work.revision(subject)
-    if revision is not None:
-        if seen is not None and revision < seen:
-            return []  # an older revision arriving late: the newer one already decided
-        work.set_revision(subject, revision)
-    else:  # a complaint resolved again after being reopened: count the resolutions
-        work.set_revision(subject, (seen or 0) + 1)
+    if seen is not None and revision < seen:
+        return []  # an older revision arriving late: the newer one already decided
+    work.set_revision(subject, revision)
     if seen is None:
         return matching
     causes = [event.cause()]
@@ -172,6 +171,57 @@ def _withdraw_superseded(conn, event: Event, subject: str, matching: list, at: d
     for staff_id in sorted(changed_staff):
         ledger.recompute_ladder(conn, staff_id, at, causes)
     return [r for r in matching if r.id not in keep]
+
+
+def _supersede_resolution(conn, event: Event, subject: str, matching: list, at: datetime) -> list:
+    """A complaint's resolution at ``at``: the rules still to apply.
+
+    A resolution's decisions stand while no later resolution or reopening of the complaint is
+    known. So, whatever order the events come in: a resolution older than one already known (or
+    than a reopening) decides nothing; the same resolution published again decides nothing twice;
+    a new resolution withdraws what earlier ones decided (their sanctions revoked, the ladder
+    recomputed, their awards revoked) and decides again, dated at its own time by the policy in
+    force then.
+    """
+    work = unit.current(conn)
+    marks = work.marks_of(subject)
+    earlier = any(m["at"] < at for m in marks)
+    if any(m["at"] > at for m in marks):
+        work.add_mark(subject, "resolved", at, event.source, event.id)
+        return []  # stale: a later resolution or a reopening supersedes it already
+    if not work.add_mark(subject, "resolved", at, event.source, event.id):
+        return []  # this very resolution again, under another event id
+    if earlier:
+        complaint = event.data["complaint_id"]
+        withdraw_decisions(conn, subject, at, [event.cause()],
+                           f"complaint {complaint} was resolved again", f"投诉 {complaint} 已重新办结")
+    return matching
+
+
+def withdraw_decisions(conn, subject: str, before: datetime, causes: list[dict], reason_en: str,
+                       reason_zh: str) -> None:
+    """Withdraw what was decided on ``subject`` from causes dated before ``before``: awards are
+    revoked (the money goes back to the fund) and sanctions' facts withdrawn, each person's ladder
+    recomputed (``lsq.sanction.revoked.v1`` with ``cause_withdrawn``; later sanctions re-levelled).
+    Dated at ``before``. Facts and awards already withdrawn are left alone, so doing it twice
+    changes nothing."""
+    work = unit.current(conn)
+    work.flush()  # rare (a reopening, a re-resolution): awards and facts are found with SQL
+    for award in conn.execute(select(store.awards).where(
+            store.awards.c.subject == subject, store.awards.c.status.in_(("granted", "pending")),
+            store.awards.c.requested_at < before).order_by(store.awards.c.id)).mappings():
+        ledger.revoke_award(conn, dict(award), before, causes, f"award withdrawn: {reason_en}",
+                            f"奖励撤回：{reason_zh}")
+    people = conn.execute(select(store.ladder_facts.c.staff_id).where(store.ladder_facts.c.subject == subject)
+                          .distinct()).scalars().all()
+    work.load_staff(people)
+    for staff_id in sorted(people):
+        withdrawn = [f for f in work.facts_of(staff_id)
+                     if f["subject"] == subject and not f["excluded"] and f["at"] < before]
+        for fact in withdrawn:
+            ledger.exclude_fact(conn, staff_id, fact["key"])
+        if withdrawn:
+            ledger.recompute_ladder(conn, staff_id, before, causes, withdrawn_reason=(reason_en, reason_zh))
 
 
 def _award(conn, event: Event, rule, pol, at, subject) -> None:
@@ -229,6 +279,9 @@ def _sanction(conn, event: Event, rule, pol, at, subject) -> None:
     kind, bump, level = _fact_shape(event, rule)
     reason_en, reason_zh = _reason(event, rule)
     key = f"{subject}|{rule.id}"
+    if event.type == "lsq.complaint.resolved.v1":
+        # A complaint may be resolved again after a reopening: each resolution is its own fact.
+        key = f"{key}|{rfc3339(at)}"
     escalate_due(conn, at, staff_id)
     new = ledger.add_fact(conn, key=key, staff_id=staff_id, branch_id=d["branch_id"], at=at, kind=kind,
                           subject=subject, rule_id=rule.id, policy=pol, causes=[event.cause()],
@@ -308,6 +361,20 @@ def on_rule_event(conn, event: Event) -> None:
 def on_evaluation_rescored(conn, event: Event) -> None:
     """A revised result replaces the earlier one: rules of ``scored`` are applied to it."""
     apply_rules(conn, event, rule_type="lsq.evaluation.scored.v1")
+
+
+def on_complaint_reopened(conn, event: Event) -> None:
+    """A reader reopened a complaint: what its resolution decided is withdrawn (sanctions revoked,
+    the ladder recomputed without them, awards revoked) until it is resolved again, when it is
+    decided anew. A reopening already known (the same time, under any event id) changes nothing."""
+    d = event.data
+    at = cause_time(event)
+    subject = subject_of(event)
+    if not unit.current(conn).add_mark(subject, "reopened", at, event.source, event.id):
+        return
+    withdraw_decisions(conn, subject, at, [event.cause()],
+                       f"complaint {d['complaint_id']} was reopened; it is decided again when resolved again",
+                       f"投诉 {d['complaint_id']} 已重新开启，待再次办结后重新认定")
 
 
 def on_training_completed(conn, event: Event) -> None:
@@ -503,14 +570,16 @@ def prefetch(conn, events: list[Event]) -> None:
     if reversed_:
         work.prefetch_ledger(row["entry_id"] for row in reversed_)
         work.prefetch_points([], [(row["staff_id"], row["month"], row["rule_id"]) for row in reversed_])
-    people, ladder_people, revisable, funds = set(), set(), [], set()
+    people, ladder_people, revisable, complaints, funds = set(), set(), [], [], set()
     for event in events:
         if event.type.startswith(("lsq.staff.", "lsq.branch.", "lsq.praise.")):
             continue
         people.update(v for k, v in event.data.items() if k in ("staff_id", "handler_id") and isinstance(v, str))
         ladder_people.update(_ladder_targets(conn, event))
-        if event.type in ("lsq.evaluation.scored.v1", "lsq.evaluation.rescored.v1", "lsq.complaint.resolved.v1"):
+        if event.type in ("lsq.evaluation.scored.v1", "lsq.evaluation.rescored.v1"):
             revisable.append(subject_of(event))
+        if event.type in ("lsq.complaint.resolved.v1", "lsq.complaint.reopened.v1"):
+            complaints.append(subject_of(event))
         if event.type.startswith("lsq.evaluation.") and event.data.get("branch_id"):
             at = cause_time(event)
             funds.add((event.data["branch_id"], model.fund_period(at, ledger.policy_at(conn, at).fund_period_kind)))
@@ -529,6 +598,7 @@ def prefetch(conn, events: list[Event]) -> None:
     work.load_completions([e.data.get("staff_id") for e in events
                            if e.type in ("lsq.requirement.overdue.v1", "lsq.training.completed.v1")])
     work.prefetch_revisions(revisable)
+    work.prefetch_marks(complaints)
     work.prefetch_funds(funds)
 
 
@@ -548,6 +618,7 @@ HANDLERS = {
     "lsq.praise.received.v1": on_rule_event,
     "lsq.praise.rejected.v1": on_praise_rejected,
     "lsq.complaint.resolved.v1": on_rule_event,
+    "lsq.complaint.reopened.v1": on_complaint_reopened,
     "lsq.complaint.sla_breached.v1": on_rule_event,
     "lsq.requirement.overdue.v1": on_rule_event,
     "lsq.training.completed.v1": on_training_completed,

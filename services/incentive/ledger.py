@@ -28,13 +28,15 @@ _POLICY_CACHE: "weakref.WeakKeyDictionary[object, dict[int, Policy]]" = weakref.
 
 
 def _versions(conn) -> list[tuple[int, datetime]]:
-    """(version, activated_at) of every policy, newest first; loaded once per unit of work (one
-    query per batch), so a version saved by the API is seen by the very next batch."""
+    """(version, activated_at) of every policy not withdrawn, latest start first (a version saved
+    later may start earlier than one scheduled before it); loaded once per unit of work (one query
+    per batch), so a version saved by the API is seen by the very next batch."""
     work = conn.info.get(unit.KEY)
     cached = work.policy_versions if work is not None else None
     if cached is None:
-        rows = conn.execute(select(store.policies.c.version, store.policies.c.activated_at)
-                            .order_by(store.policies.c.version.desc())).all()
+        t = store.policies
+        rows = conn.execute(select(t.c.version, t.c.activated_at).where(t.c.withdrawn_at.is_(None))
+                            .order_by(t.c.activated_at.desc(), t.c.version.desc())).all()
         cached = [(r.version, r.activated_at) for r in rows]
         if work is not None:
             work.policy_versions = cached
@@ -63,12 +65,13 @@ def policy(conn, version: int) -> Policy:
 
 
 def policy_at(conn, at: datetime) -> Policy:
-    """The version in force at ``at`` (the cause event's time): the newest activated by then."""
+    """The version in force at ``at`` (the cause event's time): the one whose start is the latest
+    at or before ``at`` (a version scheduled for a later day decides nothing before it)."""
     versions = _versions(conn)
     for version, activated_at in versions:
         if activated_at <= at:
             return policy(conn, version)
-    return policy(conn, versions[-1][0])  # before version 1 took effect: version 1
+    return policy(conn, versions[-1][0])  # before version 1 took effect: the first version
 
 
 # -- ledger --------------------------------------------------------------------------------------
@@ -261,12 +264,14 @@ def _as_fact(row: dict) -> model.Fact:
                       row["excluded"], row["lapse_months"])
 
 
-def recompute_ladder(conn, staff_id: str, at: datetime, causes: list[dict]) -> list[dict]:
+def recompute_ladder(conn, staff_id: str, at: datetime, causes: list[dict],
+                     withdrawn_reason: tuple[str, str] | None = None) -> list[dict]:
     """Bring the staff member's sanctions in line with the ladder computed from all their facts.
 
     In the usual case (facts arrive in time order) this only issues the new fact's sanction. When a
     fact arrived late, was withdrawn or its sanction overturned, later sanctions whose level changes
     are revoked and reissued at the right level: compensating entries, never edits.
+    ``withdrawn_reason`` (English, Chinese) says why a withdrawn fact's sanction is revoked.
     Returns the sanctions issued.
     """
     work = unit.current(conn)
@@ -287,9 +292,10 @@ def recompute_ladder(conn, staff_id: str, at: datetime, causes: list[dict]) -> l
             withdrawn = want is None
             revoke_sanction(
                 conn, have, at, causes, cause="cause_withdrawn" if withdrawn else "ladder_recomputed",
-                reason_en=("its cause was withdrawn or revised" if withdrawn else
+                reason_en=((withdrawn_reason or ("its cause was withdrawn or revised",))[0] if withdrawn else
                            f"the ladder was recomputed: the level is now {LEVEL_EN[want]}"),
-                reason_zh=("其依据已撤回或更正" if withdrawn else f"处分阶梯重新计算，级别改为{LADDER_ZH[want]}"))
+                reason_zh=((withdrawn_reason or (None, "其依据已撤回或更正"))[1] if withdrawn else
+                           f"处分阶梯重新计算，级别改为{LADDER_ZH[want]}"))
         if want is not None:
             n = issued_count.get(fact["key"], 0)
             issued_count[fact["key"]] = n + 1

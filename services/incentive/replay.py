@@ -90,8 +90,10 @@ def copy_configuration(source: Database, target: Database) -> None:
                                                      updated_at=utcnow()))
 
 
-def replay(db: Database, records: list, group: str = "lsq.incentive", batch_size: int = 500) -> dict:
-    """Apply ``records`` in order, in batches; then run the escalation sweep as the worker would."""
+def replay(db: Database, records: list, group: str = "lsq.incentive", batch_size: int = 500,
+           escalate_at=None) -> dict:
+    """Apply ``records`` in order, in batches; then run the escalation sweep as the worker would
+    (at ``escalate_at``, default now: a dry run over a past period sweeps at the period's end)."""
     runner = IncentiveRunner(db, "127.0.0.1:1", group, HANDLERS)
     counts = {"applied": 0, "duplicate": 0, "ignored": 0, "poison": 0}
     batch = []
@@ -113,7 +115,7 @@ def replay(db: Database, records: list, group: str = "lsq.incentive", batch_size
         if len(batch) >= batch_size:
             flush()
     flush()
-    counts["escalated"] = service.escalate_due(db)
+    counts["escalated"] = service.escalate_due(db, escalate_at)
     return counts
 
 

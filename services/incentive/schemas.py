@@ -16,12 +16,17 @@ class Cause(Schema):
 class PolicyIn(Schema):
     document = fields.Dict(required=True, metadata={"description": "the whole policy: fund, ladder, points_credit, rules"})
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    starts_on = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "a later day than today: in force from its local midnight (network calendar, "
+                       "Asia/Shanghai); omitted = from now"})
 
 
 class Policy(Schema):
     version = fields.Integer()
     document = fields.Dict()
-    activated_at = fields.AwareDateTime()
+    activated_at = fields.AwareDateTime(metadata={"description": "when it starts (or started) deciding"})
+    starts_on = fields.Date(metadata={"description": "the local day it starts"})
+    status = fields.String(metadata={"enum": ["scheduled", "active", "superseded", "withdrawn"]})
     created_at = fields.AwareDateTime()
     created_by = fields.String()
     note = fields.String(allow_none=True)
@@ -243,3 +248,63 @@ EntryPage = page_schema(Entry, "EntryPage")
 SanctionPage = page_schema(Sanction, "SanctionPage")
 ViolationPage = page_schema(Violation, "ViolationPage")
 AwardPage = page_schema(Award, "AwardPage")
+
+
+class DryRunIn(Schema):
+    version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000),
+                             metadata={"description": "the version to try, usually a scheduled one"})
+    since = fields.Date(required=True, metadata={"description": "first local day of the period"})
+    until = fields.Date(required=True, metadata={"description": "last local day of the period (a past day)"})
+
+
+class TierTotal(Schema):
+    tier = fields.String()
+    count = fields.Integer()
+    amount = fields.Decimal(**_money)
+
+
+class AwardTotals(Schema):
+    count = fields.Integer(metadata={"description": "awards granted, net of revocations"})
+    amount = fields.Decimal(**_money)
+    by_tier = fields.List(fields.Nested(TierTotal))
+
+
+class PendingTotals(Schema):
+    count = fields.Integer()
+    amount = fields.Decimal(**_money)
+
+
+class LevelCount(Schema):
+    level = fields.String(metadata={"enum": list(LEVELS)})
+    count = fields.Integer()
+
+
+class FundUse(Schema):
+    period = fields.String()
+    budget = fields.Decimal(**_money)
+    granted = fields.Decimal(**_money, metadata={"description": "granted in the window, net of revocations"})
+
+
+class Decisions(Schema):
+    awards = fields.Nested(AwardTotals)
+    pending_awards = fields.Nested(PendingTotals)
+    sanctions = fields.List(fields.Nested(LevelCount), metadata={"description": "in force at the end, by level"})
+    points = fields.Integer()
+    funds = fields.List(fields.Nested(FundUse))
+
+
+class BranchComparison(Schema):
+    branch_id = fields.String()
+    name_zh = fields.String(allow_none=True)
+    name_en = fields.String(allow_none=True)
+    current = fields.Nested(Decisions, metadata={"description": "what the versions in force decided"})
+    proposed = fields.Nested(Decisions, metadata={"description": "what the proposed version would have decided"})
+
+
+class DryRun(Schema):
+    version = fields.Integer()
+    compared_with = fields.Integer(metadata={"description": "the version in force now"})
+    since = fields.Date()
+    until = fields.Date()
+    events = fields.Integer(metadata={"description": "events read from the history"})
+    branches = fields.List(fields.Nested(BranchComparison))

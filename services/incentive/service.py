@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -19,10 +19,10 @@ from shared import directory_view, inbox, outbox
 from shared.auth import Principal
 from shared.consumer import TransientError
 from shared.db import Database, page_of
-from shared.errors import Conflict, Forbidden, Invalid, not_found
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, not_found
 from shared.events import get as get_event_type
 from shared.events.envelope import Event
-from shared.timeutil import utcnow
+from shared.timeutil import local_date, local_midnight, utcnow
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -46,8 +46,17 @@ def _actor_name(actor: Principal) -> str:
 
 
 # -- policies ------------------------------------------------------------------------------------
-def _policy_out(row) -> dict:
+def _policy_out(row, in_force: int | None = None) -> dict:
+    """A version with its status now: scheduled (starts later), active (in force), superseded,
+    withdrawn (before it started)."""
+    if row.get("withdrawn_at") is not None:
+        status = "withdrawn"
+    elif row["activated_at"] > utcnow():
+        status = "scheduled"
+    else:
+        status = "active" if row["version"] == in_force else "superseded"
     return {"version": row["version"], "document": json.loads(row["document"]), "activated_at": row["activated_at"],
+            "starts_on": local_date(row["activated_at"], model.calendar_zone()), "status": status,
             "created_at": row["created_at"], "created_by": row["created_by"], "note": row["note"]}
 
 
@@ -55,7 +64,7 @@ def current_policy(db: Database) -> dict:
     """The version in force now."""
     with db.read() as conn:
         version = ledger.policy_at(conn, utcnow()).version
-        return _policy_out(store.one(conn, store.policies, version=version))
+        return _policy_out(dict(store.one(conn, store.policies, version=version)), version)
 
 
 def get_policy(db: Database, version: int) -> dict:
@@ -63,27 +72,104 @@ def get_policy(db: Database, version: int) -> dict:
         row = store.one(conn, store.policies, version=version)
         if row is None:
             raise not_found("policy version", "策略版本", version)
-        return _policy_out(row)
+        return _policy_out(dict(row), ledger.policy_at(conn, utcnow()).version)
 
 
 def list_policies(db: Database) -> list[dict]:
     with db.read() as conn:
-        rows = conn.execute(select(store.policies).order_by(store.policies.c.version.desc())).mappings()
-        return [_policy_out(r) for r in rows]
+        rows = conn.execute(select(store.policies).order_by(store.policies.c.version.desc())).mappings().all()
+        in_force = ledger.policy_at(conn, utcnow()).version
+        return [_policy_out(dict(r), in_force) for r in rows]
 
 
-def save_policy(db: Database, actor: Principal, document: dict, note: str | None) -> dict:
-    """Validate and store a new version, in force from now (decisions on events dated earlier keep
-    the version that was in force at their time)."""
+def start_of(starts_on: date | None, now: datetime) -> datetime:
+    """When a version starts: now, or local midnight (network calendar) of ``starts_on``, which
+    must be a later day than today (a start in the past would re-judge events already decided)."""
+    if starts_on is None:
+        return now
+    if starts_on <= local_date(now, model.calendar_zone()):
+        raise Invalid(f"starts_on {starts_on} is not after today; omit it to start now",
+                      f"生效日期 {starts_on} 不晚于今天；不填则立即生效", field="starts_on")
+    return local_midnight(starts_on, model.calendar_zone())
+
+
+def save_policy(db: Database, actor: Principal, document: dict, note: str | None,
+                starts_on: date | None = None) -> dict:
+    """Validate and store a new version, in force from now or from local midnight of a later day
+    (decisions on events dated earlier keep the version that was in force at their time)."""
     normalised = model.validate_policy(document)
+    now = utcnow()
+    activated_at = start_of(starts_on, now)
     with db.transaction() as conn:
         latest = conn.execute(select(func.max(store.policies.c.version))).scalar_one() or 0
-        now = utcnow()
-        row = dict(version=latest + 1, document=store.dumps(normalised), activated_at=now, created_at=now,
-                   created_by=_actor_name(actor), note=note)
+        row = dict(version=latest + 1, document=store.dumps(normalised), activated_at=activated_at, created_at=now,
+                   created_by=_actor_name(actor), note=note, withdrawn_at=None)
         conn.execute(store.policies.insert().values(**row))
         ledger.forget_policy_versions(conn)
-    return _policy_out(row)
+        return _policy_out(row, ledger.policy_at(conn, now).version)
+
+
+def withdraw_policy(db: Database, version: int) -> dict:
+    """Withdraw a scheduled version before it starts (409 once it has started)."""
+    now = utcnow()
+    with db.transaction() as conn:
+        row = store.one(conn, store.policies, version=version)
+        if row is None:
+            raise not_found("policy version", "策略版本", version)
+        if row["withdrawn_at"] is not None or row["activated_at"] <= now:
+            raise Conflict(f"policy version {version} is not scheduled; only a version that has not started "
+                           "can be withdrawn", f"策略版本 {version} 不是待生效版本，只有尚未生效的版本可以撤回",
+                           code="policy_not_scheduled")
+        conn.execute(update(store.policies).where(store.policies.c.version == version).values(withdrawn_at=now))
+        ledger.forget_policy_versions(conn)
+        return _policy_out({**row, "withdrawn_at": now})
+
+
+def dry_run(db: Database, bootstrap: str, version: int, since: date, until: date) -> dict:
+    """What policy ``version`` would have decided over the local days [since, until], beside what
+    the versions in force decided: per branch, awards, pending awards, sanctions, points and fund
+    use. Computed on scratch databases (``dryrun.py``): nothing is written here, nothing published."""
+    from services.incentive import dryrun, replay
+    from shared import bus
+    zone = model.calendar_zone()
+    now = utcnow()
+    if until < since:
+        raise Invalid("until is before since", "结束日期早于开始日期", field="until")
+    if until >= local_date(now, zone):
+        raise Invalid(f"until {until} is not a past day", f"结束日期 {until} 不是已过去的日期", field="until")
+    if (until - since).days > 400:
+        raise Invalid("the period is longer than 400 days", "期间超过 400 天", field="since")
+    with db.read() as conn:
+        row = store.one(conn, store.policies, version=version)
+        if row is None:
+            raise Invalid(f"policy version {version} does not exist", f"策略版本 {version} 不存在", field="version")
+        proposed = dict(row)
+        in_force = ledger.policy_at(conn, now).version
+        names = {b["branch_id"]: dict(b) for b in conn.execute(select(directory_view.known_branches)).mappings()}
+    start = local_midnight(since, zone)
+    end = local_midnight(until + timedelta(days=1), zone)
+    if not bus.reachable(bootstrap):
+        raise EventLogUnavailable("the event log (Kafka) cannot be reached; try again later",
+                                  "无法连接事件日志，请稍后重试")
+    records = replay.read_topics(bootstrap, replay.consumed_topics())
+    current = dryrun.simulate(db, records, start, end)
+    changed = dryrun.simulate(db, records, start, end, proposed=proposed)
+    empty = {"awards": {"count": 0, "amount": Decimal("0.00"), "by_tier": []},
+             "pending_awards": {"count": 0, "amount": Decimal("0.00")}, "sanctions": [], "points": 0, "funds": []}
+    branches = []
+    for branch_id in sorted(set(current) | set(changed)):
+        branch = names.get(branch_id) or {}
+        branches.append({"branch_id": branch_id, "name_zh": branch.get("name_zh"), "name_en": branch.get("name_en"),
+                         "current": current.get(branch_id, empty), "proposed": changed.get(branch_id, empty)})
+    return {"version": version, "compared_with": in_force, "since": since, "until": until,
+            "events": len(records), "branches": branches}
+
+
+class EventLogUnavailable(DomainError):
+    """The dry run reads the event history from Kafka: 503 while it cannot be reached."""
+
+    status = 503
+    code = "event_log_unavailable"
 
 
 # -- funds ---------------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ policies = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(100), nullable=False),
     Column("note", String(500), nullable=True),
+    # A version scheduled for a later day may be withdrawn before it starts (never deleted: numbers
+    # are not reused, so every process's cache of a version stays true).
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
 )
 
 funds = Table(
@@ -218,6 +221,17 @@ violations = Table(
     Column("recorded_by", String(100), nullable=False),
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("fact_key", String(200), nullable=False),
+)
+
+complaint_marks = Table(
+    # Every resolution and reopening of a complaint seen, by time: a resolution's decisions stand
+    # only while no later resolution or reopening is known (order-tolerant, see handlers.py).
+    "complaint_marks", metadata,
+    Column("subject", String(160), primary_key=True),
+    Column("kind", String(10), primary_key=True),  # resolved | reopened
+    Column("at", UtcDateTime(), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("event_id", String(100), nullable=False),
 )
 
 settlements = Table(

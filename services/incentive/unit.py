@@ -127,6 +127,8 @@ class Unit:
         self.completions: list[dict] = []  # new, to insert
         self.completions_by_staff: dict[str, list[dict]] = {}
         self.awards_new: list[dict] = []
+        self.marks: dict[str, list[dict]] = {}  # complaint_marks by subject (read for the batch)
+        self.marks_new: list[dict] = []
         self._new: dict[str, list] = {"facts": [], "sanctions": [], "watches": [], "revisions": []}
         self._changed: dict[str, dict] = {"facts": {}, "sanctions": {}, "watches": {}, "revisions": {}, "funds": {}}
 
@@ -372,6 +374,32 @@ class Unit:
         elif subject not in self._new["revisions"]:
             self._changed["revisions"][subject] = {"revision": revision}
 
+    # -- complaint resolutions and reopenings ------------------------------------------------------
+    def prefetch_marks(self, subjects) -> None:
+        """Read the resolutions and reopenings of these complaints in one query per thousand."""
+        wanted = sorted({s for s in subjects if s not in self.marks})
+        for chunk in _chunks(wanted, 1000):
+            for subject in chunk:
+                self.marks[subject] = []
+            for row in rows_with_keys(self.conn, store.complaint_marks, "subject", chunk):
+                self.marks[row["subject"]].append(dict(row))
+
+    def marks_of(self, subject: str) -> list[dict]:
+        """Every resolution and reopening of a complaint known (this unit's own included)."""
+        self.prefetch_marks([subject])
+        return self.marks[subject]
+
+    def add_mark(self, subject: str, kind: str, at, source: str, event_id: str) -> bool:
+        """Remember a resolution or reopening at ``at``; False if one of that kind and time is
+        known already (the same fact published again)."""
+        marks = self.marks_of(subject)
+        if any(m["kind"] == kind and m["at"] == at for m in marks):
+            return False
+        row = dict(subject=subject, kind=kind, at=at, source=source, event_id=event_id)
+        marks.append(row)
+        self.marks_new.append(row)
+        return True
+
     # -- funds -----------------------------------------------------------------------------------
     def prefetch_funds(self, keys) -> None:
         """Load the funds a batch may draw on (not locked: see ``_flush_funds``)."""
@@ -473,6 +501,9 @@ class Unit:
         if self.awards_new:
             insert_rows(conn, store.awards, self.awards_new)
             self.awards_new = []
+        if self.marks_new:
+            insert_rows(conn, store.complaint_marks, self.marks_new)
+            self.marks_new = []
         for name, table, key in (("facts", store.ladder_facts, "key"), ("sanctions", store.sanctions, "id"),
                                  ("watches", store.requirement_watch, "subject"),
                                  ("revisions", store.revisions, "subject")):

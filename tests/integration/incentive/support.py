@@ -92,3 +92,8 @@ def completed(staff_id: str, branch_id: str, on: str, credit_hours: float = 2.0,
         "completion_id": str(uuid.uuid4()), "staff_id": staff_id, "branch_id": branch_id, "source": "course",
         "kind": "course", "course_id": course_id, "title": "Reader service basics", "hours": credit_hours,
         "credit_hours": credit_hours, "completed_on": on})
+
+
+def reopened(staff_id: str | None, branch_id: str, complaint_id: str, at: datetime) -> Event:
+    return event("lsq.complaint.reopened.v1", {"complaint_id": complaint_id, "branch_id": branch_id,
+                                               "staff_id": staff_id, "reopened_at": rfc3339(at)}, at)
