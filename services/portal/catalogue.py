@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po, write_po
 PORTAL = Path(__file__).resolve().parent
 TRANSLATIONS = PORTAL / "translations"
 LOCALE = "zh_Hans_CN"  # the folder name gettext looks for when Babel is asked for zh_CN
-AREAS = ("common", "reader", "staff", "manage", "team", "admin")
+AREAS = ("common", "reader", "staff", "manage", "team", "admin", "inbox", "reports")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
 JINJA_OPTIONS = {"extensions": "jinja2.ext.do", "trimmed": "true"}
 

@@ -25,6 +25,7 @@ SERVICE_NAMES = {
     "directory": ("人员目录", "the staff directory"), "feedback": ("读者反馈", "reader feedback"),
     "evaluation": ("考核评价", "evaluations"), "training": ("培训学时", "training"),
     "incentive": ("奖惩", "awards and sanctions"),
+    "notify": ("消息通知", "notifications"), "reports": ("统计报表", "reports"),
 }
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from shared.config import SERVICE_PORTS, _env, generated_secret
 
 #: The services whose APIs the portal calls, and the word a person reads when one is down.
-SERVICES = ("directory", "feedback", "evaluation", "training", "incentive")
+SERVICES = ("directory", "feedback", "evaluation", "training", "incentive", "notify", "reports")
 
 
 @dataclass

@@ -35,7 +35,10 @@ def system(tmp_path_factory):
     os.environ.update({"LSQ_VAR_DIR": str(var), "LSQ_JWT_SECRET": TEST_SECRET, "LSQ_KAFKA_HEAP": "512m",
                        "LSQ_OUTBOX_POLL_SECONDS": "0.2",
                        # Periodic jobs run often so the flow sees their effects within seconds.
-                       "LSQ_TRAINING_SWEEP_SECONDS": "2", "LSQ_FEEDBACK_SLA_SWEEP_SECONDS": "2"})
+                       "LSQ_TRAINING_SWEEP_SECONDS": "2", "LSQ_FEEDBACK_SLA_SWEEP_SECONDS": "2",
+                       # The stack's own local mail server (var/mail), never a fixed port another stack holds.
+                       "LSQ_SMTP_PORT": str(free_port())})
+    os.environ.pop("LSQ_SMTP_HOST", None)
     for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP"):
         os.environ.pop(name, None)
     services = discover_services()

@@ -19,7 +19,7 @@ from services.portal import create_app as create_portal
 from shared.devstack.ports import free_port
 from tests.helpers import auth, make_app, token
 
-SERVICES = ("directory", "feedback", "evaluation", "training", "incentive")
+SERVICES = ("directory", "feedback", "evaluation", "training", "incentive", "notify", "reports")
 
 
 class LiveServices:
