@@ -22,13 +22,13 @@ import shutil
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from bench import gunicorn_process
 from shared.devstack.ports import free_port
 from shared.devstack.stack import WEB_THREADS
 
@@ -93,37 +93,8 @@ def _doorbell_listener(port: int) -> socket.socket:
     return sock
 
 
-def _start(app_spec: str, port: int, workers: int, env: dict, log: Path, threads: int = 1) -> subprocess.Popen:
-    worker_class = ["--worker-class", "sync"] if threads == 1 else ["--worker-class", "gthread", "--threads",
-                                                                     str(threads)]
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-               *worker_class, "--log-level", "warning", app_spec]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            conn.close()
-            return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-    _stop(process)
-    raise RuntimeError("gunicorn did not start in 60 s")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
 
 
 def _client(args) -> tuple[int, int]:
@@ -194,7 +165,8 @@ def main() -> None:
         for key, spec in (("baseline", "bench.feedback_filing:baseline_app()"),
                           ("feedback", "services.feedback:create_app()")):
             port = free_port()
-            servers[key] = (port, _start(spec, port, args.workers, env, folder / f"{key}.log", args.threads))
+            servers[key] = (port, gunicorn_process.start(spec, port, env, folder / f"{key}.log", args.workers,
+                                                         args.threads))
         # Rounds alternate between the two servers (an idle sync worker costs nothing), so a change
         # in the load of this shared machine hits both alike; the median round is reported.
         rates = {key: [] for key in servers}
@@ -215,7 +187,7 @@ def main() -> None:
         print(f"  ratio feedback / baseline: {ratio:.2f}   (goal >= 0.5)")
     finally:
         for _, process in servers.values():
-            _stop(process)
+            gunicorn_process.stop(process)
         doorbell.close()
         shutil.rmtree(folder, ignore_errors=True)
 

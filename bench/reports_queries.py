@@ -18,13 +18,13 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from datetime import date, datetime, timedelta, timezone
 
+from bench import gunicorn_process
 from services.reports import store
 from shared.db import insert_rows
 from shared.directory_view import known_branches, known_staff
@@ -80,39 +80,6 @@ def fill_year(db, year: int, branches: list[str], rng: random.Random) -> None:
                                 ("survey", store.survey_daily), ("complaint", store.complaint_facts)):
                 insert_rows(conn, table, rows[name])
         day += timedelta(days=1)
-
-
-def _start(port: int, workers: int, env: dict, log: Path) -> subprocess.Popen:
-    """The reports web app under gunicorn (gthread, as ``lsq up`` runs it), once /healthz answers."""
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--worker-class", "gthread", "--threads", str(WEB_THREADS), "--timeout", "120",
-               "--log-level", "warning", "services.reports:create_app()"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            conn.getresponse().read()
-            conn.close()
-            return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-    _stop(process)
-    raise RuntimeError("gunicorn did not start in 60 s")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
 
 
 def _get(port: int, url: str, headers: dict) -> float:
@@ -171,7 +138,8 @@ def main() -> None:
                "PYTHONPATH": str(ROOT)}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         port = free_port()
-        server = _start(port, args.workers, env, Path(folder) / "gunicorn.log")
+        server = gunicorn_process.start("services.reports:create_app()", port, env, Path(folder) / "gunicorn.log",
+                                        workers=args.workers, threads=WEB_THREADS, timeout=120)
         one = time_reports(port, args.repeat)
         fill_year(db, 2023, branches, rng)
         fill_year(db, 2024, branches, rng)
@@ -186,7 +154,7 @@ def main() -> None:
         db.dispose()
     finally:
         if server is not None:
-            _stop(server)
+            gunicorn_process.stop(server)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -22,6 +22,7 @@ from shared.db import Database, page_of
 from shared.ids import time_ordered_id
 from shared.errors import Conflict, Invalid, not_found
 from shared.timeutil import utcnow
+from shared.suppression import complementary_suppression
 
 a = store.survey_answers.c
 GROUPINGS = ("all", "branch", "user_group")
@@ -345,29 +346,13 @@ def _sort_key(row: dict):
             row.get("choice") or "")
 
 
-def complementary_suppression(members: list[tuple]) -> set:
-    """The groups of one breakdown to hide, given ``(group, n, suppressed)`` for each.
-
-    The breakdown's groups add up to the overall figure, which is shown: a lone small group hidden
-    beside shown ones could be derived by subtraction (overall 7, students 5 → the hidden group is
-    2, and its mean is exact). So when exactly one group is hidden, the smallest shown group is
-    hidden too (ties: the first by name); two or more hidden groups only reveal their sum.
-    """
-    hidden = {group for group, _n, suppressed in members if suppressed}
-    shown = sorted(((n, "" if group is None else str(group), group) for group, n, suppressed in members
-                    if not suppressed), key=lambda m: (m[0], m[1]))
-    if len(hidden) == 1 and shown:
-        hidden.add(shown[0][2])
-    return hidden
-
-
 _FIGURES = ("n", "minimum", "desired", "perceived", "adequacy_gap", "superiority_gap", "mean", "nps", "na")
 
 
 def _complementary(rows: list[dict], keys: tuple) -> list[dict]:
     """Complementary suppression: within each breakdown (by branch, by user group) of one figure
     (the same ``keys``), a lone hidden group could be derived by subtracting the shown groups from
-    the overall figure; ``model.complementary_suppression`` picks more groups to hide, and their
+    the overall figure; ``shared.suppression.complementary_suppression`` picks more groups to hide, and their
     figures are blanked here."""
     partitions: dict[tuple, list[dict]] = {}
     for row in rows:

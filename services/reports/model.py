@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from shared.errors import Invalid  # noqa: F401 - used by the API too
+from shared.suppression import complementary_suppression
 
 MIN_GROUP_SIZE = 5  # survey groups under 5 answers are suppressed (as in the feedback service)
 MAX_TREND_MONTHS = 36
@@ -330,18 +331,6 @@ def triad_cell(base: dict, n: int, s_min: float, s_des: float, s_per: float) -> 
     return {**base, "n": n, "suppressed": False, "minimum": round(minimum, 4), "desired": round(desired, 4),
             "perceived": round(perceived, 4), "adequacy_gap": round(perceived - minimum, 4),
             "superiority_gap": round(perceived - desired, 4)}
-
-
-def complementary_suppression(members: list[tuple]) -> set:
-    """Groups of one breakdown to hide, from ``(group, n, suppressed)``: a lone hidden group beside
-    shown ones would be derived by subtraction from the overall figure, so the smallest shown
-    group is hidden with it (ties: first by name). Two or more hidden groups reveal only their sum."""
-    hidden = {group for group, _n, suppressed in members if suppressed}
-    shown = sorted(((n, "" if group is None else str(group), group) for group, n, suppressed in members
-                    if not suppressed), key=lambda m: (m[0], m[1]))
-    if len(hidden) == 1 and shown:
-        hidden.add(shown[0][2])
-    return hidden
 
 
 def suppress_breakdown(cells: list[dict], group_key: str) -> list[dict]:
