@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from shared.errors import Conflict, DomainError, Forbidden, Invalid, Unauthorized
+from shared.events.staff import PROFESSIONAL_TITLE_LABELS, PROFESSIONAL_TITLES  # noqa: F401 - re-exported
 from shared.timeutil import rfc3339
 
 STAFF_ROLES = ("staff", "supervisor", "branch_manager", "network_admin", "auditor")
@@ -34,6 +35,7 @@ class Staff:
     hire_date: date
     status: str = "active"
     left_on: date | None = None
+    title: str | None = None  # professional title (职称), see PROFESSIONAL_TITLES
 
 
 def check_may_manage(actor_role: str, actor_branch: str | None, branch_id: str, role: str | None = None) -> None:
@@ -69,7 +71,8 @@ def check_leave(staff: Staff, left_on: date) -> None:
 
 
 def check_update(staff: Staff, changes: dict) -> dict:
-    """PATCH may change name, role, email and on-leave status; branch and leaving have their own verbs.
+    """PATCH may change name, role, email, professional title and on-leave status; branch and leaving
+    have their own verbs.
 
     Returns only the fields that really change.
     """

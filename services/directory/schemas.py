@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from services.directory.model import (LEAVE_REASONS, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, SERVICE_POINT_KINDS,
-                                     STAFF_ROLES, STAFF_STATUSES)
+                                     PROFESSIONAL_TITLE_LABELS, PROFESSIONAL_TITLES, STAFF_ROLES, STAFF_STATUSES)
 from shared.web import PageArgs, page_schema
 
 _name = dict(required=True, validate=validate.Length(min=1, max=200))
@@ -47,6 +47,9 @@ class StaffIn(Schema):
     role = fields.String(load_default="staff", validate=validate.OneOf(STAFF_ROLES))
     branch_id = fields.String(required=True)
     hire_date = fields.Date(required=True)
+    title = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PROFESSIONAL_TITLES),
+                          metadata={"description": "professional title (职称): junior 初级, intermediate 中级, "
+                                                   "associate_senior 副高级, senior 正高级; null: none recorded"})
 
 
 class StaffPatch(Schema):
@@ -55,12 +58,17 @@ class StaffPatch(Schema):
     role = fields.String(validate=validate.OneOf(STAFF_ROLES))
     status = fields.String(validate=validate.OneOf(STAFF_STATUSES))
     branch_id = fields.String(metadata={"description": "not changeable here: use transfer"})
+    title = fields.String(allow_none=True, validate=validate.OneOf(PROFESSIONAL_TITLES),
+                          metadata={"description": "professional title (职称); null: none recorded"})
 
 
 class Staff(StaffIn):
     id = fields.String()
     status = fields.String()
     left_on = fields.Date(allow_none=True)
+    title_zh = fields.Function(lambda s: PROFESSIONAL_TITLE_LABELS[s["title"]][1] if s.get("title") else None,
+                               allow_none=True, metadata={"description": "the professional title in Chinese / 职称",
+                                                          "type": "string"})
     has_account = fields.Boolean(metadata={"description": "whether the staff member has a password to sign in "
                                                           "with (in GET /staff and GET /staff/{id})"})
     created_at = fields.AwareDateTime()

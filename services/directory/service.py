@@ -58,7 +58,8 @@ def register_staff(db: Database, actor: Principal, data: dict) -> dict:
             conn.execute(store.staff.insert().values(**row))
             outbox.add(conn, "lsq.staff.joined.v1", {
                 "staff_id": row["id"], "employee_number": row["employee_number"], "name": row["name"],
-                "role": row["role"], "branch_id": row["branch_id"], "hire_date": row["hire_date"]})
+                "role": row["role"], "branch_id": row["branch_id"], "hire_date": row["hire_date"],
+                "title": row.get("title")})
     except IntegrityError:
         # Two requests raced past the check: the unique index decided.
         raise _duplicate_number(data["employee_number"]) from None
@@ -77,7 +78,7 @@ def update_staff(db: Database, actor: Principal, staff_id: str, changes: dict) -
         row = {**row, **changed}
         outbox.add(conn, "lsq.staff.updated.v1", {
             "staff_id": staff_id, "branch_id": row["branch_id"], "role": row["role"], "name": row["name"],
-            "status": row["status"]})
+            "status": row["status"], "title": row.get("title")})
     return row
 
 

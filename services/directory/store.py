@@ -46,6 +46,7 @@ staff = Table(
     Column("left_on", Date, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("title", String(20), nullable=True),  # professional title (职称); NULL: none recorded
 )
 
 #: A staff member's sign-in account: one row from their first password (or reset) on.
@@ -103,7 +104,7 @@ def employee_number_taken(conn: Connection, number: str) -> bool:
 def as_staff(row) -> Staff:
     return Staff(id=row["id"], employee_number=row["employee_number"], name=row["name"], role=row["role"],
                  branch_id=row["branch_id"], hire_date=row["hire_date"], status=row["status"],
-                 left_on=row["left_on"])
+                 left_on=row["left_on"], title=row.get("title"))
 
 
 def staff_listing():

@@ -207,6 +207,32 @@ def set_sla_policy(items):
     return service.set_sla_policy(db(), items)
 
 
+@blp.get("/branches/<branch_id>/sla-policy")
+@access(*ALL_STAFF)
+@blp.response(200, schemas.BranchSlaTarget(many=True))
+def get_branch_sla_policy(branch_id):
+    """A branch's SLA targets: its own where it set them, else the network's / 分馆投诉处理时限"""
+    return service.get_branch_sla_policy(db(), auth.current(), branch_id)
+
+
+@blp.put("/branches/<branch_id>/sla-policy")
+@access("branch_manager")
+@blp.arguments(schemas.SlaTargetSchema(many=True))
+@blp.response(200, schemas.BranchSlaTarget(many=True))
+def set_branch_sla_policy(items, branch_id):
+    """Set a branch's own SLA targets for some severities (its manager, network_admin) / 设置分馆投诉处理时限"""
+    return service.set_branch_sla_policy(db(), auth.current(), branch_id, items)
+
+
+@blp.delete("/branches/<branch_id>/sla-policy")
+@access("branch_manager")
+@blp.arguments(schemas.BranchSlaReset(), location="query")
+@blp.response(200, schemas.BranchSlaTarget(many=True))
+def reset_branch_sla_policy(args, branch_id):
+    """The branch follows the network's SLA targets again / 分馆恢复采用全馆投诉处理时限"""
+    return service.reset_branch_sla_policy(db(), auth.current(), branch_id, args.get("severity"))
+
+
 @blp.get("/branches/<branch_id>/opening-hours")
 @access(*ALL_STAFF)
 @blp.response(200, schemas.OpeningHours)

@@ -54,6 +54,32 @@ ACTION_WORDS = {
 }
 
 
+#: The Chinese label of every enumeration feedback sends or writes: the ``*_zh`` fields of its
+#: responses and every Chinese message take them from here (the portal's words, so both agree).
+LABELS_ZH: dict[str, dict[str, str]] = {
+    "status": {code: words[1] for code, words in STATUS_WORDS.items()},
+    "category": {"attitude": "服务态度", "waiting": "等候与效率", "competence": "专业能力",
+                 "environment": "环境与设施", "policy": "规章制度", "other": "其他"},
+    "severity": {"low": "低", "normal": "一般", "high": "高", "urgent": "紧急"},
+    "channel": {"desk": "服务台现场", "phone": "电话", "web": "线上", "email": "电子邮件", "wechat": "微信",
+                "forum": "读者论坛"},
+    "outcome": {"substantiated": "属实", "partially_substantiated": "部分属实", "unsubstantiated": "不属实",
+                "withdrawn": "已撤回"},
+    "sla_target": {"acknowledge": "受理", "resolve": "解决"},
+    "praise_status": {"received": "有效", "rejected": "已驳回"},
+    "reject_reason": {"spam": "垃圾信息", "abuse": "辱骂或不当内容", "duplicate": "重复", "other": "其他原因"},
+    "suggestion_status": {"raised": "已提出", "accepted": "已采纳", "in_progress": "落实中", "done": "已落实",
+                          "declined": "未采纳"},
+}
+
+
+def label_zh(kind: str, code: str | None) -> str | None:
+    """The Chinese label of ``code`` in the enumeration ``kind`` (None for None)."""
+    if code is None:
+        return None
+    return LABELS_ZH[kind].get(code, code)
+
+
 def _words(codes, language: int) -> str:
     words = [STATUS_WORDS.get(code, (code, code))[language] for code in codes]
     if language:
@@ -156,6 +182,29 @@ DEFAULT_SLA: dict[str, SlaTarget] = {
     "normal": SlaTarget(timedelta(hours=24), timedelta(days=7)),
     "low": SlaTarget(timedelta(hours=48), timedelta(days=14)),
 }
+
+
+def check_sla_targets(items: list[dict]) -> None:
+    """Targets to set (network or branch): each severity once, acknowledgement no later than
+    resolution; 422 naming the item's field otherwise."""
+    seen = set()
+    for index, item in enumerate(items):
+        if item["severity"] in seen:
+            raise Invalid(f"severity {item['severity']} is given twice",
+                          f"严重程度“{label_zh('severity', item['severity'])}”重复", field=f"{index}.severity")
+        seen.add(item["severity"])
+        if item["acknowledge_hours"] > item["resolve_hours"]:
+            raise Invalid("the acknowledgement target must not be later than the resolution target",
+                          "受理时限不能长于解决时限", field=f"{index}.acknowledge_hours")
+
+
+def effective_sla(network: dict[str, SlaTarget], branch: dict[str, SlaTarget]) -> dict[str, SlaTarget]:
+    """A branch's targets: its own for the severities it set, the network's for the others.
+
+    Whether a target counts the branch's opening hours is part of the target, so a branch may
+    count business hours where the network counts round the clock, and the other way round.
+    """
+    return {**network, **{s: t for s, t in branch.items() if s in network}}
 
 
 @dataclass(frozen=True)
@@ -415,7 +464,8 @@ def check_suggestion_move(current: str, target: str) -> None:
         return
     if target not in SUGGESTION_TRANSITIONS[current]:
         raise Conflict(f"a suggestion that is {current} cannot become {target}",
-                       f"建议状态 {current} 不能改为 {target}", code="invalid_transition",
+                       f"建议当前状态为“{label_zh('suggestion_status', current)}”，"
+                       f"不能改为“{label_zh('suggestion_status', target)}”", code="invalid_transition",
                        details={"status": current, "to": target})
 
 

@@ -65,6 +65,16 @@ class ComplaintTracking(PlainSchema):
     rated_at = fields.AwareDateTime(allow_none=True)
     reopen_until = fields.AwareDateTime(allow_none=True)
     has_contact = fields.Boolean()
+    acknowledge_due_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "the library acknowledges the complaint by then (RFC 3339) / 受理期限"})
+    resolve_due_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "the library resolves it by then (RFC 3339); null while it waits on the reader's answer, "
+                       "whose time does not count / 办结期限"})
+    status_zh = fields.String(metadata={"description": "the status in Chinese / 状态"})
+    category_zh = fields.String(metadata={"description": "the category in Chinese / 类别"})
+    severity_zh = fields.String(metadata={"description": "the severity in Chinese / 严重程度"})
+    channel_zh = fields.String(metadata={"description": "the channel in Chinese / 渠道"})
+    outcome_zh = fields.String(allow_none=True, metadata={"description": "the outcome in Chinese / 处理结论"})
 
 
 class ComplaintFiled(ComplaintTracking):
@@ -126,6 +136,11 @@ class Complaint(Schema):
     contact = fields.Nested(Contact, allow_none=True)
     contact_erased_at = fields.AwareDateTime(allow_none=True)
     updated_at = fields.AwareDateTime()
+    status_zh = fields.String(metadata={"description": "the status in Chinese / 状态"})
+    category_zh = fields.String(metadata={"description": "the category in Chinese / 类别"})
+    severity_zh = fields.String(metadata={"description": "the severity in Chinese / 严重程度"})
+    channel_zh = fields.String(metadata={"description": "the channel in Chinese / 渠道"})
+    outcome_zh = fields.String(allow_none=True, metadata={"description": "the outcome in Chinese / 处理结论"})
 
 
 def _one_or_more(choices, what: str):
@@ -213,6 +228,20 @@ class SlaTargetSchema(Schema):
                                     metadata={"description": "count only the branch's opening hours"})
 
 
+class BranchSlaTarget(SlaTargetSchema):
+    branch_id = fields.String()
+    source = fields.String(metadata={"description": "branch: the branch's own target; network: the network's, "
+                                                    "which the branch follows for this severity"})
+    severity_zh = fields.Function(lambda t: model.label_zh("severity", t["severity"]),
+                                  metadata={"description": "the severity in Chinese / 严重程度", "type": "string"})
+
+
+class BranchSlaReset(Schema):
+    severity = fields.String(validate=validate.OneOf(model.SEVERITIES),
+                             metadata={"description": "only this severity follows the network again; "
+                                                      "without it, all of them"})
+
+
 class OpeningHoursIn(Schema):
     timezone = fields.String(load_default="Asia/Shanghai", validate=validate.Length(min=1, max=64))
     week = fields.Dict(keys=fields.String(), values=fields.List(fields.List(fields.String())), required=True,
@@ -243,6 +272,10 @@ class Praise(PlainSchema):
     received_at = fields.AwareDateTime()
     rejected_at = fields.AwareDateTime(allow_none=True)
     reject_reason = fields.String(allow_none=True)
+    status_zh = fields.Function(lambda p: model.label_zh("praise_status", p["status"]),
+                                metadata={"description": "有效 / 已驳回", "type": "string"})
+    reject_reason_zh = fields.Function(lambda p: model.label_zh("reject_reason", p["reject_reason"]),
+                                       allow_none=True, metadata={"description": "驳回原因", "type": "string"})
 
 
 class PraiseQuery(PageArgs):
@@ -436,6 +469,8 @@ class Suggestion(Schema):
     outcome_on = fields.Date(allow_none=True)
     note = fields.String(allow_none=True)
     updated_at = fields.AwareDateTime()
+    status_zh = fields.Function(lambda x: model.label_zh("suggestion_status", x["status"]),
+                                metadata={"description": "已提出 / 已采纳 / 落实中 / 已落实 / 未采纳", "type": "string"})
 
 
 class ForumIn(Schema):

@@ -139,15 +139,7 @@ def get_sla_policy(db: Database) -> list[dict]:
 
 def set_sla_policy(db: Database, items: list[dict]) -> list[dict]:
     """Change the targets of some severities. Complaints already filed keep their due times."""
-    seen = set()
-    for index, item in enumerate(items):
-        if item["severity"] in seen:
-            raise Invalid(f"severity {item['severity']} is given twice", f"严重程度 {item['severity']} 重复",
-                          field=f"{index}.severity")
-        seen.add(item["severity"])
-        if item["acknowledge_hours"] > item["resolve_hours"]:
-            raise Invalid("the acknowledgement target must not be later than the resolution target",
-                          "受理时限不能长于解决时限", field=f"{index}.acknowledge_hours")
+    model.check_sla_targets(items)
     now = utcnow()
     with db.transaction() as conn:
         for item in items:
@@ -160,6 +152,82 @@ def set_sla_policy(db: Database, items: list[dict]) -> list[dict]:
                 conn.execute(store.sla_policy.insert().values(severity=item["severity"], **values))
         _forget_settings()
         return _policy_view(sla_policy(conn))
+
+
+def _target(row) -> model.SlaTarget:
+    return model.SlaTarget(timedelta(minutes=row["acknowledge_minutes"]), timedelta(minutes=row["resolve_minutes"]),
+                           bool(row["business_hours"]))
+
+
+def _branch_policy_key(database_url: str, branch_id: str) -> tuple:
+    return ("branch_policy", database_url, branch_id)
+
+
+def branch_overrides(conn, branch_id: str) -> dict[str, model.SlaTarget]:
+    """The targets a branch set for itself (severity → target); empty when it follows the network."""
+    b = store.branch_sla_policy.c
+    return {row["severity"]: _target(row) for row in conn.execute(
+        select(store.branch_sla_policy).where(b.branch_id == branch_id)).mappings()}
+
+
+def sla_policy_for(conn, branch_id: str) -> dict[str, model.SlaTarget]:
+    """The targets that apply to the complaints of ``branch_id``: its own, else the network's."""
+    key = _branch_policy_key(str(conn.engine.url), branch_id)
+    policy = _remembered(key)
+    if policy is None:
+        policy = model.effective_sla(sla_policy(conn), branch_overrides(conn, branch_id))
+        _remember(key, policy)
+    return policy
+
+
+def _branch_policy_view(conn, branch_id: str) -> list[dict]:
+    own = branch_overrides(conn, branch_id)
+    return [{**item, "branch_id": branch_id, "source": "branch" if item["severity"] in own else "network"}
+            for item in _policy_view(model.effective_sla(sla_policy(conn), own))]
+
+
+def get_branch_sla_policy(db: Database, actor: Principal, branch_id: str) -> list[dict]:
+    """A branch's targets per severity, each saying whether it is the branch's own or the network's."""
+    with db.read() as conn:
+        directory_view.require_branch(conn, branch_id)
+        return _branch_policy_view(conn, branch_id)
+
+
+def set_branch_sla_policy(db: Database, actor: Principal, branch_id: str, items: list[dict]) -> list[dict]:
+    """Set a branch's own targets for some severities (network_admin; the branch's manager for their
+    branch). The severities not given keep what they had. Complaints already filed keep their due times."""
+    actor.require_branch(branch_id)
+    model.check_sla_targets(items)
+    now = utcnow()
+    b = store.branch_sla_policy.c
+    with db.transaction() as conn:
+        directory_view.require_branch(conn, branch_id)
+        for item in items:
+            values = dict(acknowledge_minutes=round(item["acknowledge_hours"] * 60),
+                          resolve_minutes=round(item["resolve_hours"] * 60), business_hours=item["business_hours"],
+                          updated_at=now, updated_by=actor.staff_id or actor.subject)
+            if not conn.execute(update(store.branch_sla_policy).where(
+                    b.branch_id == branch_id, b.severity == item["severity"]).values(**values)).rowcount:
+                conn.execute(store.branch_sla_policy.insert().values(branch_id=branch_id, severity=item["severity"],
+                                                                     **values))
+        _forget_settings()
+        view = _branch_policy_view(conn, branch_id)
+    _forget_settings()  # again once committed: a read in between may have remembered the old targets
+    return view
+
+
+def reset_branch_sla_policy(db: Database, actor: Principal, branch_id: str, severity: str | None) -> list[dict]:
+    """The branch follows the network's targets again (for one severity, or for all)."""
+    actor.require_branch(branch_id)
+    b = store.branch_sla_policy.c
+    with db.transaction() as conn:
+        directory_view.require_branch(conn, branch_id)
+        conditions = [b.branch_id == branch_id] + ([b.severity == severity] if severity else [])
+        conn.execute(store.branch_sla_policy.delete().where(*conditions))
+        _forget_settings()
+        view = _branch_policy_view(conn, branch_id)
+    _forget_settings()  # again once committed: a read in between may have remembered the old targets
+    return view
 
 
 def opening_hours(conn, branch_id: str) -> sla.OpeningHours | None:
@@ -206,7 +274,7 @@ def set_opening_hours(db: Database, actor: Principal, branch_id: str, data: dict
 # -- complaints: filing and reader actions ------------------------------------------------------
 def _sla_columns(conn, row: dict) -> dict:
     """The four SLA times of a complaint as it is now (after its pauses were written)."""
-    target = sla_policy(conn)[row["severity"]]
+    target = sla_policy_for(conn, row["branch_id"])[row["severity"]]
     hours = opening_hours(conn, row["branch_id"]) if target.business_hours else None
     times = model.sla_times(target, row["filed_at"], row["resolve_clock_start"], hours,
                             store.pauses_of(conn, row["id"]))
@@ -275,7 +343,7 @@ def _filing_terms(db: Database, data: dict) -> tuple[model.SlaTarget, sla.Openin
     """
     refs = (data["branch_id"], data.get("service_point_id"), data.get("staff_id"))
     url = str(db.engine.url)
-    policy = _remembered(_policy_key(url))
+    policy = _remembered(_branch_policy_key(url, data["branch_id"]))
     if policy is not None and _remembered(("refs", url, refs)):
         target = policy[data["severity"]]
         hours = _remembered(_hours_key(url, data["branch_id"])) if target.business_hours else ALWAYS_OPEN
@@ -284,7 +352,7 @@ def _filing_terms(db: Database, data: dict) -> tuple[model.SlaTarget, sla.Openin
     with db.read() as conn:
         _check_refs(conn, *refs)
         _remember(("refs", url, refs), True)
-        target = sla_policy(conn)[data["severity"]]
+        target = sla_policy_for(conn, data["branch_id"])[data["severity"]]
         return target, opening_hours(conn, data["branch_id"]) if target.business_hours else None
 
 
@@ -312,7 +380,19 @@ def tracking_view(row: dict) -> dict:
         "outcome": row.get("outcome"), "response": row.get("response"), "rating": row.get("rating"),
         "rated_at": row.get("rated_at"), "reopen_until": reopen_until if row["status"] in model.DONE_STATUSES else None,
         "has_contact": bool(row.get("has_contact")),
+        # The library's promise to the reader: acknowledged by, resolved by (None while it waits on them).
+        "acknowledge_due_at": row.get("acknowledge_due_at"), "resolve_due_at": row.get("resolve_due_at"),
+        **_labels(row),
     }
+
+
+def _labels(row: dict) -> dict:
+    """The Chinese labels of a complaint's codes, for every view of it."""
+    return {"status_zh": model.label_zh("status", row["status"]),
+            "category_zh": model.label_zh("category", row["category"]),
+            "severity_zh": model.label_zh("severity", row["severity"]),
+            "channel_zh": model.label_zh("channel", row["channel"]),
+            "outcome_zh": model.label_zh("outcome", row.get("outcome"))}
 
 
 def track(db: Database, code: str) -> dict:
@@ -375,6 +455,7 @@ def complaint_view(conn, row: dict, level: str) -> dict:
     """A complaint as staff see it; contact details only at the "full" level."""
     view = {k: v for k, v in row.items() if k not in ("tracking_hash", "has_contact", "rating_comment")}
     view["has_contact"] = bool(row["has_contact"])
+    view.update(_labels(row))
     if level == "full":
         contact = store.contact_of(conn, row["id"]) if row["has_contact"] else None
         view["contact"] = {k: contact[k] for k in ("name", "phone", "email")} if contact else None
@@ -505,6 +586,7 @@ def _apply(conn, row: dict, action: str, data: dict, now: datetime, actor_role: 
             "filed_at": row["filed_at"], "resolved_at": now, "handler_id": row["handler_id"] or actor_id}))
     elif action == "close":
         changes["closed_at"] = now
+        events.append(("lsq.complaint.closed.v1", _closed_data(row, now, "staff")))
     elif action == "reopen":
         if row["rating"] is not None:
             data = {**data, "note": f"{data.get('note') or ''} (previous rating {row['rating']})".strip()}
@@ -594,18 +676,25 @@ def sla_sweep(db: Database, now: datetime | None = None, limit: int = 500) -> di
     return counts
 
 
+def _closed_data(row: dict, now: datetime, closed_by: str) -> dict:
+    """The data of ``lsq.complaint.closed.v1`` (without the references) for a resolved ``row``."""
+    return {"outcome": row["outcome"], "resolved_at": row["resolved_at"], "closed_at": now,
+            "closed_by": closed_by, "handler_id": row["handler_id"]}
+
+
 def auto_close(db: Database, now: datetime | None = None, limit: int = 500) -> int:
-    """Close resolved complaints whose 14-day reopening window has passed."""
+    """Close resolved complaints whose 14-day reopening window has passed → ``lsq.complaint.closed.v1``."""
     now = now or utcnow()
     with db.transaction() as conn:
-        ids = [r.id for r in conn.execute(select(c.id).where(
-            c.status == "resolved", c.resolved_at < now - model.REOPEN_WINDOW).limit(limit))]
-        for complaint_id in ids:
-            if conn.execute(update(store.complaints).where(c.id == complaint_id, c.status == "resolved")
+        rows = conn.execute(select(store.complaints).where(
+            c.status == "resolved", c.resolved_at < now - model.REOPEN_WINDOW).limit(limit)).mappings().all()
+        for row in rows:
+            if conn.execute(update(store.complaints).where(c.id == row["id"], c.status == "resolved")
                             .values(status="closed", closed_at=now, updated_at=now)).rowcount:
-                store.add_history(conn, complaint_id, now, "close", "system", None, "resolved", "closed",
+                store.add_history(conn, row["id"], now, "close", "system", None, "resolved", "closed",
                                   "closed automatically after the reopening window")
-    return len(ids)
+                outbox.add(conn, "lsq.complaint.closed.v1", {**_ref(row), **_closed_data(dict(row), now, "system")})
+    return len(rows)
 
 
 def purge_contacts(db: Database, now: datetime | None = None, retention_days: int | None = None,

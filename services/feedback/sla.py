@@ -16,6 +16,8 @@ from shared.errors import Invalid
 from shared.timeutil import UTC
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: How Chinese messages name the weekdays (never the codes above).
+WEEKDAYS_ZH = dict(zip(WEEKDAYS, ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")))
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 #: How far ahead a due time is searched (a calendar open a few hours a year still ends).
 HORIZON_DAYS = 3 * 366
@@ -85,7 +87,7 @@ class OpeningHours:
             intervals.sort()
             for (_, end1), (start2, _) in zip(intervals, intervals[1:]):
                 if start2 < end1:
-                    raise Invalid(f"opening intervals of {day} overlap", f"{day} 的开放时段重叠",
+                    raise Invalid(f"opening intervals of {day} overlap", f"{WEEKDAYS_ZH[day]}的开放时段重叠",
                                   field=f"week.{day}")
             week[day] = tuple(intervals)
         if not any(week.values()):

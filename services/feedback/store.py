@@ -108,6 +108,18 @@ sla_policy = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+#: A branch's own targets for some severities, overriding the network's (``sla_policy``) for them.
+branch_sla_policy = Table(
+    "branch_sla_policy", metadata,
+    Column("branch_id", String(64), primary_key=True),
+    Column("severity", String(10), primary_key=True),
+    Column("acknowledge_minutes", Integer, nullable=False),
+    Column("resolve_minutes", Integer, nullable=False),
+    Column("business_hours", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", String(64), nullable=True),
+)
+
 branch_hours = Table(
     "branch_hours", metadata,
     Column("branch_id", String(64), primary_key=True),

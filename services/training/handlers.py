@@ -43,8 +43,16 @@ def assign_onboarding(conn, event: Event) -> int:
     return len(rows)
 
 
+def record_title(conn, event: Event) -> None:
+    """Remember the professional title a staff event gives; an event without the field (from before
+    titles were recorded) leaves what is known as it is."""
+    if "title" in event.data:
+        store.set_title(conn, event.data["staff_id"], event.data["title"], event.time or utcnow())
+
+
 def on_staff_joined(conn, event: Event) -> None:
     directory_view.on_staff_joined(conn, event)
+    record_title(conn, event)  # before the annual requirement, which may follow the title
     assign_onboarding(conn, event)
 
 
@@ -57,6 +65,7 @@ def on_staff_left(conn, event: Event) -> None:
 def on_staff_updated(conn, event: Event) -> None:
     """The directory view follows; a status of ``left`` releases like ``staff.left`` does."""
     directory_view.on_staff_updated(conn, event)
+    record_title(conn, event)
     if event.data["status"] == "left":
         release(conn, event.data["staff_id"])
 

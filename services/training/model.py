@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from shared.errors import Conflict, Invalid
 from shared.events.requirement import REQUIREMENT_KINDS
+from shared.events.staff import PROFESSIONAL_TITLE_LABELS, PROFESSIONAL_TITLES
 from shared.events.training import COMPETENCY_AREAS
 
 DELIVERY_MODES = ("in_person", "online")
@@ -22,7 +23,9 @@ EXTERNAL_STATUSES = ("submitted", "approved", "rejected")
 ENROLMENT_STATUSES = ("enrolled", "waitlisted", "cancelled", "completed", "failed", "absent")
 ACTIVE_ENROLMENT = ("enrolled", "waitlisted")
 REQUIREMENT_STATUSES = ("open", "completed", "cancelled", "waived")
-COURSE_REQUIREMENT_KINDS = ("onboarding", "regulation", "recurrent", "remedial")
+#: ``recurrent`` is the renewal of a mandatory course before its certificate expires; ``assigned`` a
+#: course someone required of chosen staff, a branch or everyone (ad hoc).
+COURSE_REQUIREMENT_KINDS = ("onboarding", "regulation", "recurrent", "remedial", "assigned")
 HOURS_REQUIREMENT_KINDS = ("annual_hours", "area_hours")
 STAFF_ROLES = ("staff", "supervisor", "branch_manager", "network_admin", "auditor")
 #: Evaluation rubric dimensions a remedial course can answer (``dimension_scores`` keys).
@@ -31,6 +34,37 @@ MAX_HOURS_PER_DAY = 24
 MAX_COURSE_HOURS = 500
 assert set(REQUIREMENT_KINDS) == set(COURSE_REQUIREMENT_KINDS + HOURS_REQUIREMENT_KINDS)
 
+# -- Chinese labels ------------------------------------------------------------------------------
+#: The Chinese label of every enumeration training sends or writes: the ``*_zh`` fields of its
+#: responses, its CSV export and every Chinese message take them from here (the portal's words).
+LABELS_ZH: dict[str, dict[str, str]] = {
+    "requirement_kind": {"onboarding": "入职培训", "regulation": "管理办法课程", "recurrent": "复训",
+                         "remedial": "补训", "assigned": "指派培训", "annual_hours": "年度学时",
+                         "area_hours": "能力领域学时"},
+    "requirement_status": {"open": "未完成", "completed": "已完成", "cancelled": "已取消", "waived": "已豁免"},
+    "enrolment_status": {"enrolled": "已报名", "waitlisted": "候补中", "cancelled": "已取消", "completed": "已完成",
+                         "failed": "未通过", "absent": "缺席"},
+    "external_kind": {"seminar": "研讨会", "academic_forum": "学术论坛", "conference": "学术会议",
+                      "networking": "交流活动", "teaching": "授课"},
+    "external_status": {"submitted": "待审批", "approved": "已批准", "rejected": "已驳回"},
+    "competency_area": {"information_retrieval": "信息检索", "reader_service": "读者服务",
+                        "cultural_exchange": "文化交流", "regulations_policy": "法规政策",
+                        "emergency_handling": "应急处置", "communication_complaints": "沟通与投诉处理",
+                        "digital_services": "数字服务"},
+    "role": {"staff": "馆员", "supervisor": "主管", "branch_manager": "分馆馆长", "network_admin": "总馆管理员",
+             "auditor": "审计员"},
+    "title": {code: words[1] for code, words in PROFESSIONAL_TITLE_LABELS.items()},
+    "delivery": {"in_person": "线下", "online": "线上"},
+    "dimension": {"service_attitude": "服务态度", "professional_competence": "专业能力"},
+}
+
+
+def label_zh(kind: str, code: str | None) -> str | None:
+    """The Chinese label of ``code`` in the enumeration ``kind`` (None for None)."""
+    if code is None:
+        return None
+    return LABELS_ZH[kind].get(code, code)
+
 
 # -- policy --------------------------------------------------------------------------------------
 @dataclass
@@ -38,11 +72,16 @@ class Policy:
     """The network's continuing-education policy; every figure is a default network_admin can change.
 
     ``annual_hours`` and ``area_minima`` are per staff role with a ``default`` entry for roles not
-    listed. Credit factors multiply the hours of an approved external activity.
+    listed; ``title_annual_hours`` and ``title_area_minima`` per professional title (职称), for the
+    titles listed only. Someone owes whichever asks more of their role's and their title's figure
+    (per area for the minima): meeting the larger meets both rules. Credit factors multiply the
+    hours of an approved external activity.
     """
 
     annual_hours: dict = field(default_factory=lambda: {"default": 40.0})
     area_minima: dict = field(default_factory=lambda: {"default": {}})
+    title_annual_hours: dict = field(default_factory=dict)
+    title_area_minima: dict = field(default_factory=dict)
     credit_factors: dict = field(default_factory=lambda: {
         "seminar": 1.0, "academic_forum": 1.0, "conference": 1.0, "networking": 0.5, "teaching": 1.0})
     teaching_cap_hours: float = 12.0
@@ -52,19 +91,27 @@ class Policy:
     regulation_due_days: int = 30
     due_soon_days: int = 7
 
-    def annual_hours_for(self, role: str | None) -> float:
-        """Hours a year required of ``role`` (the default entry when the role has none)."""
-        return float(self.annual_hours.get(role or "default", self.annual_hours.get("default", 0.0)))
+    def annual_hours_for(self, role: str | None, title: str | None = None) -> float:
+        """Hours a year required of ``role`` (the default entry when the role has none), or of the
+        professional ``title`` when the policy asks more of that title."""
+        by_role = float(self.annual_hours.get(role or "default", self.annual_hours.get("default", 0.0)))
+        by_title = self.title_annual_hours.get(title) if title else None
+        return by_role if by_title is None else max(by_role, float(by_title))
 
-    def area_minima_for(self, role: str | None) -> dict:
-        """Minimum hours per competency area required of ``role`` each year."""
-        return dict(self.area_minima.get(role or "default", self.area_minima.get("default", {})))
+    def area_minima_for(self, role: str | None, title: str | None = None) -> dict:
+        """Minimum hours per competency area required each year of ``role`` and ``title``: for each
+        area the larger of the two."""
+        minima = dict(self.area_minima.get(role or "default", self.area_minima.get("default", {})))
+        for area, hours in (self.title_area_minima.get(title, {}) if title else {}).items():
+            minima[area] = max(float(hours), float(minima.get(area, 0.0)))
+        return minima
 
     def factor(self, kind: str) -> float:
         return float(self.credit_factors.get(kind, 1.0))
 
     def to_dict(self) -> dict:
         return {"annual_hours": self.annual_hours, "area_minima": self.area_minima,
+                "title_annual_hours": self.title_annual_hours, "title_area_minima": self.title_area_minima,
                 "credit_factors": self.credit_factors, "teaching_cap_hours": self.teaching_cap_hours,
                 "remedial_threshold": self.remedial_threshold, "remedial_due_days": self.remedial_due_days,
                 "onboarding_due_days": self.onboarding_due_days,
@@ -78,29 +125,43 @@ class Policy:
         return policy
 
 
+_DAYS_ZH = {"remedial_due_days": "补训期限天数", "onboarding_due_days": "入职培训期限天数",
+            "regulation_due_days": "管理办法课程期限天数"}
+
+
+def _check_key(key: str, known, what: str, name: str) -> None:
+    """A policy entry names a known role (or ``default``) or a known professional title."""
+    if key not in known:
+        words = ("role", "角色") if what == "role" else ("professional title", "职称")
+        raise Invalid(f"unknown {words[0]} {key}", f"未知{words[1]}“{key}”", field=name)
+
+
 def check_policy(policy: Policy) -> None:
     """A policy must be complete and sane: a default entry, known roles, areas and kinds."""
     if "default" not in policy.annual_hours:
         raise Invalid("annual_hours needs a 'default' entry", "annual_hours 必须包含 default 项",
                       field="annual_hours")
-    for role, hours in policy.annual_hours.items():
-        if role != "default" and role not in STAFF_ROLES:
-            raise Invalid(f"unknown role {role}", f"未知角色 {role}", field="annual_hours")
-        if not 0 <= float(hours) <= 1000:
-            raise Invalid("annual hours must be between 0 and 1000", "年度学时须在 0 到 1000 之间",
-                          field="annual_hours")
-    for role, minima in policy.area_minima.items():
-        if role != "default" and role not in STAFF_ROLES:
-            raise Invalid(f"unknown role {role}", f"未知角色 {role}", field="area_minima")
-        for area, hours in minima.items():
-            if area not in COMPETENCY_AREAS:
-                raise Invalid(f"unknown competency area {area}", f"未知能力领域 {area}", field="area_minima")
-            if not 0 < float(hours) <= 1000:
-                raise Invalid("area minimum hours must be above 0 and at most 1000",
-                              "领域最低学时须大于 0 且不超过 1000", field="area_minima")
+    for name, keys, what in (("annual_hours", STAFF_ROLES + ("default",), "role"),
+                             ("title_annual_hours", PROFESSIONAL_TITLES, "title")):
+        for key, hours in getattr(policy, name).items():
+            _check_key(key, keys, what, name)
+            if not 0 <= float(hours) <= 1000:
+                raise Invalid("annual hours must be between 0 and 1000", "年度学时须在 0 到 1000 之间",
+                              field=name)
+    for name, keys, what in (("area_minima", STAFF_ROLES + ("default",), "role"),
+                             ("title_area_minima", PROFESSIONAL_TITLES, "title")):
+        for key, minima in getattr(policy, name).items():
+            _check_key(key, keys, what, name)
+            for area, hours in minima.items():
+                if area not in COMPETENCY_AREAS:
+                    raise Invalid(f"unknown competency area {area}", f"未知能力领域“{area}”",
+                                  field=name)
+                if not 0 < float(hours) <= 1000:
+                    raise Invalid("area minimum hours must be above 0 and at most 1000",
+                                  "领域最低学时须大于 0 且不超过 1000", field=name)
     for kind, factor in policy.credit_factors.items():
         if kind not in EXTERNAL_KINDS:
-            raise Invalid(f"unknown activity kind {kind}", f"未知活动类型 {kind}", field="credit_factors")
+            raise Invalid(f"unknown activity kind {kind}", f"未知活动类型“{kind}”", field="credit_factors")
         if not 0 <= float(factor) <= 2:
             raise Invalid("credit factors must be between 0 and 2", "学分系数须在 0 到 2 之间",
                           field="credit_factors")
@@ -109,7 +170,7 @@ def check_policy(policy: Policy) -> None:
                       field="remedial_threshold")
     for name in ("remedial_due_days", "onboarding_due_days", "regulation_due_days"):
         if not 1 <= int(getattr(policy, name)) <= 365:
-            raise Invalid(f"{name} must be 1-365 days", f"{name} 须为 1 到 365 天", field=name)
+            raise Invalid(f"{name} must be 1-365 days", f"{_DAYS_ZH[name]}须为 1 到 365 天", field=name)
     if not 1 <= int(policy.due_soon_days) <= 60:
         raise Invalid("due_soon_days must be 1-60", "到期提醒天数须为 1 到 60", field="due_soon_days")
     if not 0 <= float(policy.teaching_cap_hours) <= 1000:

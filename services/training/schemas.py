@@ -3,7 +3,7 @@ from marshmallow import Schema, fields, validate
 
 from services.training.model import (COMPETENCY_AREAS, COURSE_REQUIREMENT_KINDS, DELIVERY_MODES, ENROLMENT_STATUSES, EXTERNAL_KINDS,
                                      EXTERNAL_STATUSES, REMEDIAL_DIMENSIONS, REQUIREMENT_KINDS,
-                                     REQUIREMENT_STATUSES)
+                                     PROFESSIONAL_TITLES, REQUIREMENT_STATUSES, label_zh)
 from shared.web import PageArgs, page_schema
 
 _title = dict(required=True, validate=validate.Length(min=1, max=200))
@@ -91,7 +91,7 @@ class AssignIn(Schema):
     reason_zh = fields.String(allow_none=True, validate=validate.Length(max=400))
     kind = fields.String(allow_none=True, validate=validate.OneOf(COURSE_REQUIREMENT_KINDS), metadata={
         "description": "default: regulation for the regulation course, remedial for a remedial course, "
-                       "else recurrent"})
+                       "else assigned (recurrent is the renewal before a certificate expires)"})
 
 
 class Assigned(Schema):
@@ -246,6 +246,12 @@ class Requirement(Schema):
     due_on = fields.Date()
     period = fields.String()
     status = fields.String(metadata={"enum": list(REQUIREMENT_STATUSES)})
+    kind_zh = fields.Function(lambda r: label_zh("requirement_kind", r["kind"]),
+                              metadata={"description": "the kind in Chinese / 要求类型", "type": "string"})
+    status_zh = fields.Function(lambda r: label_zh("requirement_status", r["status"]),
+                                metadata={"description": "the status in Chinese / 状态", "type": "string"})
+    area_zh = fields.Function(lambda r: label_zh("competency_area", r["area"]), allow_none=True,
+                              metadata={"description": "the competency area in Chinese / 能力领域", "type": "string"})
     assigned_at = fields.AwareDateTime()
     completed_on = fields.Date(allow_none=True)
     completion_id = fields.String(allow_none=True)
@@ -271,6 +277,18 @@ _positive = fields.Float(validate=validate.Range(min=0, max=1000))
 class PolicySchema(Schema):
     annual_hours = fields.Dict(keys=fields.String(), values=fields.Float(validate=validate.Range(min=0, max=1000)),
                                metadata={"description": "hours a year per role; 'default' for the others"})
+    title_annual_hours = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(PROFESSIONAL_TITLES)),
+        values=fields.Float(validate=validate.Range(min=0, max=1000)),
+        metadata={"description": "hours a year per professional title (职称: junior 初级, intermediate 中级, "
+                                 "associate_senior 副高级, senior 正高级); someone owes the larger of their role's "
+                                 "and their title's hours"})
+    title_area_minima = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(PROFESSIONAL_TITLES)),
+        values=fields.Dict(keys=fields.String(validate=validate.OneOf(COMPETENCY_AREAS)),
+                           values=fields.Float(validate=validate.Range(min=0, min_inclusive=False, max=1000))),
+        metadata={"description": "per professional title: competency area → minimum hours a year; per area the "
+                                 "larger of the role's and the title's minimum applies"})
     area_minima = fields.Dict(keys=fields.String(), values=fields.Dict(
         keys=fields.String(validate=validate.OneOf(COMPETENCY_AREAS)),
         values=fields.Float(validate=validate.Range(min=0, min_inclusive=False, max=1000))),
@@ -339,6 +357,9 @@ class Transcript(Schema):
     name = fields.String(allow_none=True)
     branch_id = fields.String()
     year = fields.Integer()
+    professional_title = fields.String(allow_none=True, metadata={
+        "description": "professional title (职称) as the directory gives it; the hours may follow it"})
+    professional_title_zh = fields.String(allow_none=True, metadata={"description": "初级 / 中级 / 副高级 / 正高级"})
     completed = fields.List(fields.Nested(Completion))
     hours = fields.Nested(Hours)
     upcoming = fields.Nested(Upcoming)
@@ -359,9 +380,11 @@ class ComplianceLine(Schema):
     branch_name_zh = fields.String(allow_none=True)
     branch_name_en = fields.String(allow_none=True)
     kind = fields.String()
+    kind_zh = fields.String(metadata={"description": "the requirement kind in Chinese / 要求类型"})
     course_id = fields.String(allow_none=True)
     course_code = fields.String(allow_none=True)
     area = fields.String(allow_none=True)
+    area_zh = fields.String(allow_none=True, metadata={"description": "the competency area in Chinese / 能力领域"})
     title_en = fields.String()
     title_zh = fields.String(allow_none=True)
     due_year = fields.Integer(metadata={"description": "the year these requirements are due, and count in"})

@@ -120,7 +120,7 @@ def _check_course_rules(conn, values: dict, course_id: str | None = None) -> Non
             store.courses.c.id != (course_id or ""))).first()
         if clash:
             raise Conflict(f"course {clash.code} is already the remedial course for {values['remedial_for']}",
-                           f"课程 {clash.code} 已是 {values['remedial_for']} 的补训课程", field="remedial_for")
+                           f"课程 {clash.code} 已是“{model.label_zh('dimension', values['remedial_for'])}”的补训课程", field="remedial_for")
 
 
 def create_course(db: Database, actor: Principal, data: dict) -> dict:
@@ -206,7 +206,8 @@ def publish_version(db: Database, actor: Principal, course_id: str, data: dict) 
             staff = conn.execute(select(directory_view.known_staff).where(
                 directory_view.known_staff.c.status != "left",
                 directory_view.known_staff.c.staff_id.not_in(has_open))).mappings().all()
-            kind = "regulation" if course["is_regulation"] else "recurrent"
+            # Not a renewal (``recurrent`` is the one before a certificate expires): required anew.
+            kind = "regulation" if course["is_regulation"] else "assigned"
             specs = [course_spec(s["staff_id"], s["branch_id"], kind, course, due,
                                  f"version:{course_id}:{version}:{s['staff_id']}",
                                  f"new version {version} of the course was published",
@@ -257,7 +258,7 @@ def assign_course(db: Database, actor: Principal, course_id: str, data: dict) ->
         query = query.where(ks.c.staff_id.not_in(
             select(r.staff_id).where(r.course_id == course_id, r.status == "open")))
         kind = data.get("kind") or ("regulation" if course["is_regulation"] else
-                                    "remedial" if course["remedial_for"] else "recurrent")
+                                    "remedial" if course["remedial_for"] else "assigned")
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
         specs = [course_spec(s["staff_id"], s["branch_id"], kind, course, due,
                              f"assigned:{course_id}:{s['staff_id']}:{stamp}", data["reason"],
@@ -300,8 +301,8 @@ def assign_many(conn, specs: list[dict], caused_by: list[dict]) -> list[dict]:
     conn.execute(store.requirements.insert(), rows)
     outbox.add_many(conn, "lsq.requirement.assigned.v1", [(
         {"requirement_id": row["id"], "staff_id": row["staff_id"], "branch_id": row["branch_id"],
-         "kind": row["kind"], "course_id": row["course_id"], "title": row["title"], "due_on": row["due_on"],
-         "reason": row["reason"], "assigned_at": now}, caused_by) for row in rows])
+         "kind": row["kind"], "course_id": row["course_id"], "title": row["title"], "title_zh": row["title_zh"],
+         "due_on": row["due_on"], "reason": row["reason"], "assigned_at": now}, caused_by) for row in rows])
     return rows
 
 
@@ -322,11 +323,13 @@ def ensure_annual_requirements(conn, year: int, staff_rows: list | None = None, 
                                   ).mappings().all()
     due = date(year, 12, 31)
     specs = []
+    titles = store.titles_of(conn, [s["staff_id"] for s in staff_rows])
     for s in staff_rows:
+        title = titles.get(s["staff_id"])
         since = s["hire_date"]
         if registered_on is not None and (since is None or registered_on > since):
             since = registered_on
-        annual = model.prorated_annual_hours(policy.annual_hours_for(s["role"]), since, year)
+        annual = model.prorated_annual_hours(policy.annual_hours_for(s["role"], title), since, year)
         if annual <= 0:
             continue
         specs.append(dict(dedup_key=f"annual:{s['staff_id']}:{year}", staff_id=s["staff_id"],
@@ -336,13 +339,13 @@ def ensure_annual_requirements(conn, year: int, staff_rows: list | None = None, 
                           title_zh=f"{year} 年继续教育 {annual:g} 学时",
                           reason="annual continuing-education requirement", reason_zh="年度继续教育要求",
                           due_on=due, period=str(year)))
-        for area, minimum in sorted(policy.area_minima_for(s["role"]).items()):
+        for area, minimum in sorted(policy.area_minima_for(s["role"], title).items()):
             hours = model.prorated_annual_hours(float(minimum), since, year)
             specs.append(dict(dedup_key=f"area:{s['staff_id']}:{year}:{area}", staff_id=s["staff_id"],
                               branch_id=s["branch_id"], kind="area_hours", course_id=None, course_version=None,
                               area=area, required_hours=hours,
                               title=f"{hours:g} hours of {area.replace('_', ' ')} in {year}",
-                              title_zh=f"{year} 年 {area} 领域 {hours:g} 学时",
+                              title_zh=f"{year} 年{model.label_zh('competency_area', area)}领域 {hours:g} 学时",
                               reason="annual minimum per competency area", reason_zh="年度能力领域最低学时",
                               due_on=due, period=str(year)))
     rows = assign_many(conn, specs, caused_by or [])
@@ -417,7 +420,7 @@ def waive_requirement(db: Database, actor: Principal, requirement_id: str, reaso
         if row is None:
             raise not_found("requirement", "培训要求", requirement_id)
         if row["status"] != "open":
-            raise Conflict(f"the requirement is already {row['status']}", f"该要求已处于 {row['status']} 状态",
+            raise Conflict(f"the requirement is already {row['status']}", f"该要求已处于“{model.label_zh('requirement_status', row['status'])}”状态",
                            code="requirement_closed")
         conn.execute(update(store.requirements).where(store.requirements.c.id == requirement_id).values(
             status="waived", closed_at=utcnow(), reason=(row["reason"] + f" | waived: {reason}")[:500]))
@@ -689,7 +692,7 @@ def cancel_enrolment(db: Database, actor: Principal, enrolment_id: str, reason: 
         _check_acts_for_staff(actor, row["staff_id"], row["branch_id"])
         row = store.one(conn, store.enrolments, enrolment_id)
         if row["status"] not in model.ACTIVE_ENROLMENT:
-            raise Conflict(f"the enrolment is already {row['status']}", f"该报名已处于 {row['status']} 状态",
+            raise Conflict(f"the enrolment is already {row['status']}", f"该报名已处于“{model.label_zh('enrolment_status', row['status'])}”状态",
                            code="enrolment_closed")
         cancel_enrolments(conn, [row["id"]], reason or "cancelled by request")
         promote(conn, session)
@@ -883,10 +886,11 @@ def transcript(db: Database, actor: Principal, staff_id: str, year: int | None) 
         if reqs:
             registered = local_date(min(x["assigned_at"] for x in reqs))
             since = registered if since is None or registered > since else since
+        title = store.titles_of(conn, [staff_id]).get(staff_id)
         required = (annual["required_hours"] if annual else
-                    model.prorated_annual_hours(policy.annual_hours_for(person["role"]), since, year))
+                    model.prorated_annual_hours(policy.annual_hours_for(person["role"], title), since, year))
         minima = {x["area"]: x["required_hours"] for x in reqs if x["kind"] == "area_hours"
-                  and x["period"] == str(year)} or policy.area_minima_for(person["role"])
+                  and x["period"] == str(year)} or policy.area_minima_for(person["role"], title)
         areas = {a: {"credited": model.round_hours(by_area.get((staff_id, a), 0.0)), "minimum": minima.get(a)}
                  for a in sorted(set(minima) | {a for (_, a) in by_area})}
         credited = model.round_hours(totals.get(staff_id, 0.0))
@@ -902,6 +906,7 @@ def transcript(db: Database, actor: Principal, staff_id: str, year: int | None) 
     open_reqs = [x for x in reqs if x["status"] == "open"]
     return {
         "staff_id": staff_id, "name": person["name"], "branch_id": person["branch_id"], "year": year,
+        "professional_title": title, "professional_title_zh": model.label_zh("title", title),
         "completed": done,
         "hours": {"year": year, "credited": credited, "required": required,
                   "met": model.hours_met(required, credited)
@@ -962,12 +967,15 @@ def compliance(db: Database, actor: Principal, branch_id: str | None, year: int 
         title, title_zh = g["titles"]
         if kind in model.HOURS_REQUIREMENT_KINDS:
             title = "annual continuing-education hours" if kind == "annual_hours" else f"hours in {area}"
-            title_zh = "年度继续教育学时" if kind == "annual_hours" else f"{area} 领域学时"
+            title_zh = ("年度继续教育学时" if kind == "annual_hours" else
+                        f"{model.label_zh('competency_area', area)}领域学时")
         note_en, note_zh = model.compliance_note(year, due_year, len(g["assigned_earlier"]))
         b = branches.get(branch)
         lines.append({"branch_id": branch, "branch_code": b.code if b else None,
                       "branch_name_zh": b.name_zh if b else None, "branch_name_en": b.name_en if b else None,
-                      "kind": kind, "course_id": course_id, "course_code": codes.get(course_id), "area": area,
+                      "kind": kind, "kind_zh": model.label_zh("requirement_kind", kind),
+                      "area_zh": model.label_zh("competency_area", area), "course_id": course_id,
+                      "course_code": codes.get(course_id), "area": area,
                       "title_en": title, "title_zh": title_zh, "due_year": due_year,
                       "due_later": due_year > year, "assigned_earlier": len(g["assigned_earlier"]),
                       "note_en": note_en, "note_zh": note_zh,
@@ -976,20 +984,25 @@ def compliance(db: Database, actor: Principal, branch_id: str | None, year: int 
     return {"year": year, "branch_id": branch_id, "as_of": when, "lines": lines}
 
 
-CSV_COLUMNS = [("branch_code", "分馆代码"), ("branch_name_zh", "分馆"), ("kind", "要求类型"),
-               ("course_code", "课程代码"), ("area", "能力领域"), ("title_en", "requirement"),
-               ("title_zh", "培训要求"), ("due_year", "截止年度"), ("note_zh", "说明"),
-               ("staff", "应完成人数"), ("met", "已完成人数"), ("overdue", "逾期人数"),
-               ("share_met", "完成率")]
+#: (key, English header, Chinese header): each header is "English / 中文"; codes sit beside their names.
+CSV_COLUMNS = [("branch_code", "branch code", "分馆代码"), ("branch_name_zh", "branch (Chinese)", "分馆"),
+               ("branch_name_en", "branch", "分馆英文名"), ("kind", "requirement kind", "要求类型代码"),
+               ("kind_zh", "requirement kind (Chinese)", "要求类型"), ("course_code", "course code", "课程代码"),
+               ("area", "competency area", "能力领域代码"), ("area_zh", "competency area (Chinese)", "能力领域"),
+               ("title_en", "requirement", "培训要求（英文）"), ("title_zh", "requirement (Chinese)", "培训要求"), ("due_year", "due year", "截止年度"),
+               ("note_en", "note", "说明（英文）"), ("note_zh", "note (Chinese)", "说明"),
+               ("staff", "staff required", "应完成人数"), ("met", "staff done", "已完成人数"),
+               ("overdue", "staff overdue", "逾期人数"), ("share_met", "share done", "完成率")]
 
 
 def compliance_csv(report: dict) -> str:
-    """The compliance report as CSV (UTF-8 with a BOM so that Excel shows the Chinese)."""
+    """The compliance report as CSV (UTF-8 with a BOM so that Excel shows the Chinese): bilingual
+    headers, and every code beside its Chinese name."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([f"{en} / {zh}" for en, zh in CSV_COLUMNS])
+    writer.writerow([f"{en} / {zh}" for _, en, zh in CSV_COLUMNS])
     for line in report["lines"]:
-        writer.writerow(["" if line[k] is None else line[k] for k, _ in CSV_COLUMNS])
+        writer.writerow(["" if line[k] is None else line[k] for k, _, _ in CSV_COLUMNS])
     return "\ufeff" + buffer.getvalue()
 
 
@@ -1009,7 +1022,7 @@ def sweep(db: Database, on: date | None = None) -> dict:
         policy = get_policy(conn)
         created = ensure_annual_requirements(conn, on.year, policy=policy)
         r, n = store.requirements.c, store.requirement_notices.c
-        columns = (r.id, r.staff_id, r.branch_id, r.kind, r.course_id, r.title, r.due_on, r.period)
+        columns = (r.id, r.staff_id, r.branch_id, r.kind, r.course_id, r.title, r.title_zh, r.due_on, r.period)
 
         def candidates(notice: str, *window):
             noticed = exists().where(n.requirement_id == r.id, n.notice == notice, n.period == r.period)
@@ -1035,7 +1048,8 @@ def sweep(db: Database, on: date | None = None) -> dict:
 
         def data(x, **extra):
             return {"requirement_id": x.id, "staff_id": x.staff_id, "branch_id": x.branch_id, "kind": x.kind,
-                    "course_id": x.course_id, "title": x.title, "due_on": x.due_on, "period": x.period, **extra}
+                    "course_id": x.course_id, "title": x.title, "title_zh": x.title_zh, "due_on": x.due_on,
+                    "period": x.period, **extra}
 
         outbox.add_many(conn, "lsq.requirement.overdue.v1",
                          [(data(x, overdue_since=x.due_on + timedelta(days=1)), []) for x in overdue])

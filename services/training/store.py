@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import (Boolean, Column, Date, Float, ForeignKey, Index, Integer, MetaData, PrimaryKeyConstraint,
-                        String, Table, Text, UniqueConstraint, select)
+                        String, Table, Text, UniqueConstraint, select, update)
 from sqlalchemy.engine import Connection
 
 from shared.db import UtcDateTime
@@ -159,6 +159,32 @@ requirement_notices = Table(
     # The primary key is what makes a notice once-only, whatever number of workers sweep.
     PrimaryKeyConstraint("requirement_id", "notice", "period"),
 )
+
+#: Staff members' professional titles (职称), from the directory's staff events: the continuing-
+#: education policy can ask hours of a title. Kept here rather than in the shared directory read
+#: model, which every service keeps and only training needs this of.
+staff_titles = Table(
+    "training_staff_titles", metadata,
+    Column("staff_id", String(64), primary_key=True),
+    Column("title", String(20), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+
+def titles_of(conn: Connection, staff_ids) -> dict:
+    """staff id → professional title (or None) of those whose title the directory announced."""
+    ids, found = list(staff_ids), {}
+    for i in range(0, len(ids), 500):
+        found.update(conn.execute(select(staff_titles.c.staff_id, staff_titles.c.title)
+                                  .where(staff_titles.c.staff_id.in_(ids[i:i + 500]))).all())
+    return found
+
+
+def set_title(conn: Connection, staff_id: str, title: str | None, at) -> None:
+    if not conn.execute(update(staff_titles).where(staff_titles.c.staff_id == staff_id)
+                        .values(title=title, updated_at=at)).rowcount:
+        conn.execute(staff_titles.insert().values(staff_id=staff_id, title=title, updated_at=at))
+
 
 policy = Table(
     "training_policy", metadata,

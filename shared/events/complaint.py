@@ -65,6 +65,17 @@ class ComplaintSlaBreached(ComplaintSla):
                                   required=False, allow_none=True)
 
 
+CLOSED_BY = ("system", "staff")
+
+
+class ComplaintClosed(_ComplaintRef):
+    outcome = f.enum(OUTCOMES, "the finding it was closed with")
+    resolved_at = f.time("when it was resolved")
+    closed_at = f.time("when it was closed")
+    closed_by = f.enum(CLOSED_BY, "system: the reopening window passed; staff: closed by the branch")
+    handler_id = f.ref("staff member who handled it", required=False, allow_none=True)
+
+
 class ComplaintRated(_ComplaintRef):
     rating = f.integer("reader's rating of the resolution, 1-5")
     rated_at = f.time("when it was rated")
@@ -82,5 +93,8 @@ define("lsq.complaint.sla_at_risk.v1", ComplaintSla, service="feedback", subject
        description="80% of an SLA target's time is used up.")
 define("lsq.complaint.sla_breached.v1", ComplaintSlaBreached, service="feedback", subject="complaint_id",
        key="handler_id", description="An SLA target passed (once per target and complaint).")
+define("lsq.complaint.closed.v1", ComplaintClosed, service="feedback", subject="complaint_id",
+       description="A resolved complaint was closed: by staff, or by the system once the reader's 14 days "
+                   "to reopen it passed. A reopening before that is lsq.complaint.reopened.v1.")
 define("lsq.complaint.rated.v1", ComplaintRated, service="feedback", subject="complaint_id",
        description="The reader rated how the complaint was resolved.")

@@ -2,7 +2,9 @@
 from shared.events import fields as f
 from shared.events.registry import EventData, define
 
-REQUIREMENT_KINDS = ("onboarding", "regulation", "recurrent", "remedial", "annual_hours", "area_hours")
+#: recurrent: the renewal of a mandatory course before its certificate expires; assigned: a course
+#: required ad hoc of chosen staff, a branch or everyone.
+REQUIREMENT_KINDS = ("onboarding", "regulation", "recurrent", "remedial", "assigned", "annual_hours", "area_hours")
 
 
 class _Requirement(EventData):
@@ -11,7 +13,9 @@ class _Requirement(EventData):
     branch_id = f.ref("their branch")
     kind = f.enum(REQUIREMENT_KINDS, "what is required")
     course_id = f.ref("the course required, if a course", required=False, allow_none=True)
-    title = f.text("what is required, in words", max_length=300)
+    title = f.text("what is required, in words (English)", max_length=300)
+    title_zh = f.text("what is required, in Chinese (a course's Chinese title); absent in events from before "
+                      "it was sent", required=False, allow_none=True, max_length=300)
     due_on = f.day("deadline")
 
 

@@ -3,6 +3,10 @@ from shared.events import fields as f
 from shared.events.registry import EventData, define
 
 STAFF_ROLES = ("staff", "supervisor", "branch_manager", "network_admin", "auditor")
+#: Professional titles (职称), from the first grade up; the directory and training both name them.
+PROFESSIONAL_TITLES = ("junior", "intermediate", "associate_senior", "senior")
+PROFESSIONAL_TITLE_LABELS = {"junior": ("junior", "初级"), "intermediate": ("intermediate", "中级"),
+                             "associate_senior": ("associate senior", "副高级"), "senior": ("senior", "正高级")}
 
 
 class StaffJoined(EventData):
@@ -12,6 +16,9 @@ class StaffJoined(EventData):
     role = f.enum(STAFF_ROLES, "role in the network")
     branch_id = f.ref("home branch")
     hire_date = f.day("first working day")
+    title = f.enum(PROFESSIONAL_TITLES, "professional title (职称: junior 初级, intermediate 中级, associate_senior "
+                   "副高级, senior 正高级); null: none recorded. Absent in events from before it was recorded",
+                   required=False, allow_none=True)
 
 
 class StaffTransferred(EventData):
@@ -34,6 +41,9 @@ class StaffUpdated(EventData):
     role = f.enum(STAFF_ROLES, "role after the change")
     name = f.text("display name after the change", max_length=100)
     status = f.enum(("active", "on_leave", "left"), "status after the change")
+    title = f.enum(PROFESSIONAL_TITLES, "professional title after the change (职称); null: none recorded. "
+                   "Absent in events from before it was recorded: then it did not change",
+                   required=False, allow_none=True)
 
 
 define("lsq.staff.joined.v1", StaffJoined, service="directory", subject="staff_id",

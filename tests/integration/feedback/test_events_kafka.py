@@ -48,6 +48,7 @@ def test_every_event_published_once_with_a_valid_payload(database_url, kafka_boo
     client.post(f"/complaints/{cid}/resolve", json={"outcome": "substantiated", "response": "已批评教育"},
                 headers=SUPERVISOR_1)
     client.post(f"/complaints/track/{code}/rating", json={"rating": 3})
+    assert client.post(f"/complaints/{cid}/close", json={}, headers=SUPERVISOR_1).status_code == 200
     client.post(f"/complaints/track/{code}/reopen", json={"note": "仍不满意"})
     praise_id = client.post("/praise", json={"branch_id": B1, "staff_id": STAFF_1}).json["id"]
     client.post(f"/praise/{praise_id}/reject", json={"reason": "duplicate"}, headers=SUPERVISOR_1)
@@ -64,7 +65,7 @@ def test_every_event_published_once_with_a_valid_payload(database_url, kafka_boo
     expected = {t: 1 for t in FEEDBACK_TYPES}
     records = []
     for topic in ("lsq.complaint", "lsq.praise", "lsq.rating", "lsq.survey"):
-        wanted = {"lsq.complaint": 7, "lsq.praise": 2, "lsq.rating": 1, "lsq.survey": 2}[topic]
+        wanted = {"lsq.complaint": 8, "lsq.praise": 2, "lsq.rating": 1, "lsq.survey": 2}[topic]
         records += read_topic(kafka_bootstrap, topic, lambda r: header(r, "ce_subject") in subjects, wanted, 30)
     seen = {}
     for record in records:

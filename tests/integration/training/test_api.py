@@ -375,7 +375,7 @@ def test_transcript_compliance_and_csv(db, directory, client):
     r = client.get("/reports/compliance.csv", headers=auth("auditor"))
     assert r.status_code == 200 and r.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
-    assert rows[0][0].startswith("branch_code") and "完成率" in rows[0][-1]
+    assert rows[0][0] == "branch code / 分馆代码" and "完成率" in rows[0][-1]
     assert any(row[0] == "EAST" and row[1] == "东城分馆" for row in rows[1:])
     assert len(rows) == 1 + len(network["lines"])
 
@@ -477,7 +477,7 @@ def test_assigning_a_course_to_staff_a_branch_or_everyone(db, directory, client)
                        headers=auth("branch_manager", branch_id=branch)).status_code == 403
     [event] = [e for e in _events(db, "lsq.requirement.assigned.v1")
                if e.data["staff_id"] == a and e.data["course_id"] == course]
-    assert event.data["kind"] == "recurrent" and event.data["reason"].startswith("投诉较多")
+    assert event.data["kind"] == "assigned" and event.data["reason"].startswith("投诉较多")
 
 
 def test_managers_assign_a_course_to_their_own_branchs_staff_only(db, directory, client):
@@ -496,7 +496,7 @@ def test_managers_assign_a_course_to_their_own_branchs_staff_only(db, directory,
     assert r.status_code == 201
     assert client.post(url, json={"staff_ids": [mine], "reason": "x"},
                        headers=auth("staff", staff_id=mine, branch_id=branch)).status_code == 403
-    assert not [x for x in _requirements(db, theirs) if x["kind"] == "recurrent"]
+    assert not [x for x in _requirements(db, theirs) if x["kind"] == "assigned"]
 
 
 def test_an_obligation_carried_over_from_before_lsq_may_be_overdue_already(db, directory, client):
@@ -552,6 +552,7 @@ def test_december_newcomers_owe_the_regulation_course_in_both_years_reports(db, 
     assert line["note_zh"] == "其中 2 人的要求于以前年度分配"
     rows = list(csv.reader(io.StringIO(client.get("/reports/compliance.csv?year=2026", headers=manager)
                                        .data.decode("utf-8-sig"))))
-    assert rows[0][7] == "due_year / 截止年度"
-    assert any(row[3] == "SQ-REG" and row[7] == "2027" and "2027 年到期" in row[8] for row in rows[1:])
+    header = rows[0].index("due year / 截止年度")
+    course, note = rows[0].index("course code / 课程代码"), rows[0].index("note (Chinese) / 说明")
+    assert any(row[course] == "SQ-REG" and row[header] == "2027" and "2027 年到期" in row[note] for row in rows[1:])
     assert {r["due_on"] for r in _requirements(db, veteran) if r["course_id"] == sq_reg} == {date(2027, 1, 19)}
