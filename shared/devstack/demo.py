@@ -527,7 +527,7 @@ def _seed(args, out, api: "Client", lag: "Lag") -> dict:
     struggling = [s["id"] for s in poor]
     assigned = api.call("POST", "training", f"/courses/{courses['CC-201']['id']}/assignments", headers=admin, json={
         # Carried over from the paper records, already past due: the sweep reports them overdue.
-        "staff_ids": struggling, "due_on": (today - timedelta(days=1)).isoformat(), "kind": "recurrent",
+        "staff_ids": struggling, "due_on": (today - timedelta(days=1)).isoformat(), "kind": "assigned",
         "existing_obligation": True,
         "reason": "substantiated complaints: complaint-handling training required",
         "reason_zh": "投诉经核实成立：须参加投诉处理培训"})
