@@ -50,5 +50,6 @@ def test_the_documented_api_is_the_real_one(service, sqlite_url):
                     probe()
                 except Unsatisfiable:  # nothing in this operation can be made invalid (no parameters)
                     assert mode is GenerationMode.NEGATIVE
+    print(f"{service}: {requests} requests, {len(failures)} operations failing")  # seen with pytest -s
     assert requests > 50, f"the fuzzer sent only {requests} requests to {service}"
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
