@@ -10,9 +10,10 @@ resolutions, breaches and ratings, praise and rejections, training, surveys with
 item, evaluations, awards, sanctions) to the real topics, then measures:
 
 - baseline: a bare kafka-python consumer reading and JSON-decoding every record of those topics;
-- reports: the worker's ``ConsumerRunner`` with ``HANDLERS`` and its default consumer (the
-  ``lsq.reports``-style group subscription, pacing and inbox, as ``services.reports.worker`` runs it)
-  applying them to an empty database (SQLite file by default).
+- reports: the worker's ``ReportsRunner`` with ``HANDLERS`` and its default consumer (the
+  ``lsq.reports``-style group subscription and inbox, unpaced, as ``services.reports.worker`` runs
+  it) applying them to an empty database (SQLite file by default); with ``--compare-pacing`` a
+  second run paced by record time (``shared.pacing``'s default window), for comparison.
 
 Prints both rates and the ratio (goal >= 0.2). The issue's size is 1,000,000 events; the default
 is 100,000 so a run takes a few minutes on two cores (the rate, not the total, is the figure).
@@ -33,8 +34,9 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.reports.handlers import HANDLERS
+from services.reports.runner import PACING_WINDOW_MS, ReportsRunner
 from shared import bus, runtime
-from shared.consumer import ConsumerRunner
+from shared.pacing import PACING_WINDOW_MS as SHARED_PACING_WINDOW_MS
 from shared.db import Database
 from shared.devstack.kafka import LocalKafka
 from shared.events import get as get_event_type
@@ -185,12 +187,14 @@ def raw_consume(bootstrap: str, topics: list[str], expected: int, timeout: float
     return elapsed
 
 
-def run_worker(url: str, bootstrap: str, expected: int, timeout: float) -> tuple[float, int]:
+def run_worker(url: str, bootstrap: str, expected: int, timeout: float,
+               pacing_window_ms: int | None = PACING_WINDOW_MS) -> tuple[float, int]:
     """The reports consumer as its worker runs it, until every record was handled; (seconds, handled)."""
     db = Database(url, "reports")
     db.migrate()
     runtime.tune_garbage_collector()  # as a worker process does (shared.worker)
-    runner = ConsumerRunner(db, bootstrap, f"lsq.reports.bench-{uuid.uuid4().hex[:6]}", HANDLERS)
+    runner = ReportsRunner(db, bootstrap, f"lsq.reports.bench-{uuid.uuid4().hex[:6]}", HANDLERS,
+                           pacing_window_ms=pacing_window_ms)
     handled = [0]
     original = runner.process
 
@@ -212,6 +216,12 @@ def run_worker(url: str, bootstrap: str, expected: int, timeout: float) -> tuple
     return elapsed, handled[0]
 
 
+def _second_url(url: str, folder: Path) -> str:
+    """The database of a second run: another SQLite file; a given server database is reused (the
+    second run's group is new, so its events are applied again on top: the rate is the figure)."""
+    return f"sqlite:///{folder / 'reports-2.db'}" if url.startswith("sqlite") else url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000, help="facts of the year (the issue: 1,000,000)")
@@ -219,6 +229,8 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=6000)
     parser.add_argument("--timeout", type=float, default=600, help="seconds the worker may take")
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--compare-pacing", action="store_true",
+                        help="also time the runner paced by record time (the shared default window)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="lsq-bench-reports-catchup-"))
     broker = LocalKafka(folder / "kafka")
@@ -235,13 +247,18 @@ def main() -> None:
         baseline = count / raw_consume(bootstrap, topics, count, args.timeout)
         print(f"  raw kafka-python consumer: {baseline:9.0f} events/s", flush=True)
         url = args.database_url or f"sqlite:///{folder / 'reports.db'}"
-        elapsed, handled = run_worker(url, bootstrap, count, args.timeout)
-        if handled < count:
-            print(f"  time budget of {args.timeout:.0f} s reached: rate over the {handled} events handled")
-        rate = handled / elapsed
         engine = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-        print(f"  reports worker ({engine}):   {rate:9.0f} events/s ({handled} in {elapsed:.1f} s)")
-        print(f"  ratio reports / raw consumer: {rate / baseline:.3f}   (goal >= 0.2)")
+        runs = [("as the worker, unpaced" if PACING_WINDOW_MS is None else "as the worker", PACING_WINDOW_MS)]
+        if args.compare_pacing:
+            runs.append((f"paced, {SHARED_PACING_WINDOW_MS} ms window", SHARED_PACING_WINDOW_MS))
+        for index, (label, window) in enumerate(runs):
+            run_url = url if index == 0 else _second_url(url, folder)
+            elapsed, handled = run_worker(run_url, bootstrap, count, args.timeout, window)
+            if handled < count:
+                print(f"  time budget of {args.timeout:.0f} s reached: rate over the {handled} events handled")
+            rate = handled / elapsed
+            print(f"  reports worker ({engine}, {label}): {rate:9.0f} events/s ({handled} in {elapsed:.1f} s)")
+            print(f"  ratio reports / raw consumer: {rate / baseline:.3f}   (goal >= 0.2)", flush=True)
     finally:
         broker.stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -88,13 +88,13 @@ def trends(args):
 
 @blp.get("/sla")
 @access(*READERS)
-@blp.arguments(schemas.ScopedArgs, location="query")
+@blp.arguments(schemas.SlaArgs, location="query")
 @blp.response(200, schemas.SlaBoard)
 @blp.doc(responses=_files(schemas.SlaBoard))
 def sla(args):
     """Complaint SLA board: achievement per severity and branch, breached and at-risk complaints / 投诉时限看板"""
     period = _period(args)
-    data = service.sla_board(db(), auth.current(), period, args.get("branch_id"))
+    data = service.sla_board(db(), auth.current(), period, args.get("branch_id"), limit=args["limit"])
     return _respond("sla", data, args, period.label)
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from services.reports import store
 from services.reports.handlers import HANDLERS
+from services.reports.runner import ReportsRunner
 from shared import bus
 from shared.config import Settings
-from shared.consumer import ConsumerRunner
 from shared.db import Database
 from shared.events import get as get_event_type
 
@@ -35,7 +35,9 @@ def replay(db: Database, bootstrap: str, group: str = "lsq.reports", batch: int 
     settings = bus.consumer_settings(bootstrap, group)
     settings.update(group_id=None, client_id="lsq-reports-rebuild")
     consumer = KafkaConsumer(**settings)
-    runner = ConsumerRunner(db, bootstrap, group, HANDLERS, topics=topics, pacing_window_ms=None)
+    # The batch path of the worker; no pacing: the loop below reads to the end by itself and the
+    # handlers are order-tolerant (docs/services/reports.md).
+    runner = ReportsRunner(db, bootstrap, group, HANDLERS, topics=topics, pacing_window_ms=None)
     try:
         partitions = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
         consumer.assign(partitions)

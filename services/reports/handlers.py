@@ -12,7 +12,7 @@ from decimal import Decimal
 from services.reports import store
 from services.reports.store import NONE
 from shared.consumer import PoisonEvent
-from shared.directory_view import DIRECTORY_HANDLERS
+from shared.directory_view import DIRECTORY_HANDLERS, known_branches, known_service_points, known_staff
 from shared.events.envelope import Event
 from shared.timeutil import local_date
 
@@ -100,8 +100,8 @@ def on_praise_received(conn, event: Event) -> None:
     day = local_date(d["received_at"])
     staff = d.get("staff_id") or NONE
     if row is None:
-        conn.execute(store.praise_facts.insert().values(praise_id=d["praise_id"], branch_id=d["branch_id"],
-                                                        staff_id=staff, day=day, rejected=False))
+        store.insert(conn, store.praise_facts, {"praise_id": d["praise_id"], "branch_id": d["branch_id"],
+                                                "staff_id": staff, "day": day, "rejected": False})
         store.add_to(conn, store.praise_daily, {"day": day, "branch_id": d["branch_id"], "staff_id": staff},
                      {"praise": 1})
     elif row["day"] is None:  # rejected first: remember the day, count nothing
@@ -112,8 +112,8 @@ def on_praise_rejected(conn, event: Event) -> None:
     d = event.data
     row = store.get(conn, store.praise_facts, praise_id=d["praise_id"])
     if row is None:
-        conn.execute(store.praise_facts.insert().values(praise_id=d["praise_id"], branch_id=d["branch_id"],
-                                                        staff_id=d.get("staff_id") or NONE, day=None, rejected=True))
+        store.insert(conn, store.praise_facts, {"praise_id": d["praise_id"], "branch_id": d["branch_id"],
+                                                "staff_id": d.get("staff_id") or NONE, "day": None, "rejected": True})
     elif not row["rejected"]:
         store.upsert(conn, store.praise_facts, {"praise_id": d["praise_id"]}, {"rejected": True})
         store.add_to(conn, store.praise_daily, {"day": row["day"], "branch_id": row["branch_id"],
@@ -227,8 +227,66 @@ def on_survey_response(conn, event: Event) -> None:
                      {"n": 1, "s_min": triad["minimum"], "s_des": triad["desired"], "s_per": triad["perceived"]})
 
 
+# -- the directory (names), through the batch ------------------------------------------------------
+# The same rows as ``shared.directory_view``'s handlers, written through ``store`` so that a batch
+# keeps them in memory and stores them once (a large network's staff arrive by the thousand in a
+# catch-up; one statement pair each was most of its time). Update when the row exists, else insert.
+def _staff(conn, event: Event, update: dict, insert: dict) -> None:
+    key = {"staff_id": event.data["staff_id"]}
+    exists = store.get(conn, known_staff, **key) is not None
+    store.upsert(conn, known_staff, key, {**update, "updated_at": event.time} if exists
+                 else {**insert, "updated_at": event.time})
+
+
+def on_staff_joined(conn, event: Event) -> None:
+    d = event.data
+    values = {"employee_number": d["employee_number"], "name": d["name"], "role": d["role"],
+              "branch_id": d["branch_id"], "status": "active", "hire_date": d["hire_date"], "left_on": None}
+    _staff(conn, event, values, values)
+
+
+def on_staff_transferred(conn, event: Event) -> None:
+    d = event.data
+    _staff(conn, event, {"branch_id": d["to_branch_id"]},
+           {"role": "staff", "branch_id": d["to_branch_id"], "status": "active"})
+
+
+def on_staff_left(conn, event: Event) -> None:
+    d = event.data
+    _staff(conn, event, {"status": "left", "left_on": d["left_on"]},
+           {"role": "staff", "branch_id": d["branch_id"], "status": "left", "left_on": d["left_on"]})
+
+
+def on_staff_updated(conn, event: Event) -> None:
+    d = event.data
+    values = {"branch_id": d["branch_id"], "role": d["role"], "name": d["name"], "status": d["status"]}
+    _staff(conn, event, values, values)
+
+
+def on_branch_opened(conn, event: Event) -> None:
+    d = event.data
+    store.upsert(conn, known_branches, {"branch_id": d["branch_id"]},
+                 {"code": d["code"], "name_zh": d["name_zh"], "name_en": d["name_en"]})
+
+
+def on_service_point_opened(conn, event: Event) -> None:
+    d = event.data
+    store.upsert(conn, known_service_points, {"service_point_id": d["service_point_id"]},
+                 {"branch_id": d["branch_id"], "name_zh": d["name_zh"], "name_en": d["name_en"]})
+
+
+DIRECTORY = {
+    "lsq.staff.joined.v1": on_staff_joined,
+    "lsq.staff.transferred.v1": on_staff_transferred,
+    "lsq.staff.left.v1": on_staff_left,
+    "lsq.staff.updated.v1": on_staff_updated,
+    "lsq.branch.opened.v1": on_branch_opened,
+    "lsq.branch.service_point_opened.v1": on_service_point_opened,
+}
+assert set(DIRECTORY) == set(DIRECTORY_HANDLERS)  # a new directory event needs its batched twin here
+
 HANDLERS = {
-    **DIRECTORY_HANDLERS,
+    **DIRECTORY,
     "lsq.complaint.filed.v1": on_complaint_filed,
     "lsq.complaint.acknowledged.v1": on_complaint_acknowledged,
     "lsq.complaint.resolved.v1": on_complaint_resolved,

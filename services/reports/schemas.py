@@ -20,6 +20,17 @@ class ScopedArgs(PeriodArgs):
                               metadata={"description": "one branch; absent: the whole network"})
 
 
+SLA_LIMIT_DEFAULT, SLA_LIMIT_MAX = 200, 1000
+
+
+class SlaArgs(ScopedArgs):
+    limit = fields.Integer(load_default=SLA_LIMIT_DEFAULT, validate=validate.Range(min=1, max=SLA_LIMIT_MAX),
+                           metadata={"description": "at most this many rows in `breached` and in `at_risk` "
+                                                    f"(most overdue first; default {SLA_LIMIT_DEFAULT}, "
+                                                    f"at most {SLA_LIMIT_MAX}); `breached_count` and "
+                                                    "`at_risk_count` give the full numbers"})
+
+
 class ComparisonArgs(PeriodArgs):
     sort = fields.String(validate=validate.OneOf(_figure_keys), metadata={"description": "figure to sort by"})
     order = fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")))
@@ -152,8 +163,14 @@ class SlaBoard(Schema):
     by_severity = fields.List(fields.Nested(SlaSeverity))
     by_branch = fields.List(fields.Nested(SlaBranch))
     average_hours_over_target = fields.Float(allow_none=True)
-    breached = fields.List(fields.Nested(SlaComplaint))
-    at_risk = fields.List(fields.Nested(SlaComplaint))
+    breached = fields.List(fields.Nested(SlaComplaint), metadata={
+        "description": "breached targets, most hours over target first, at most `limit`"})
+    at_risk = fields.List(fields.Nested(SlaComplaint), metadata={
+        "description": "targets at risk, earliest due first, at most `limit`"})
+    breached_count = fields.Integer(metadata={"description": "every breached target of the scope (the list may "
+                                                             "be capped by `limit`)"})
+    at_risk_count = fields.Integer(metadata={"description": "every target at risk of the scope"})
+    limit = fields.Integer(metadata={"description": "the cap applied to `breached` and `at_risk`"})
 
 
 class SurveyCell(Schema):

@@ -195,9 +195,21 @@ def _sla_row(sums: list[dict]) -> dict:
                                                    "resolved_on_time_rate", "complaints_breached")}
 
 
-def sla_board(db: Database, actor: Principal, period: Period, branch_id: str | None) -> dict:
-    """Complaint SLA achievement per severity and per branch, the breached and at-risk complaints,
-    and the average time over target of the breached targets that have since been met."""
+def _most_overdue(entry: dict) -> tuple:
+    """Sort key of a breached target: most hours over target first (unknown last)."""
+    over = entry["hours_over_target"]
+    return (over is None, -(over or 0), entry["complaint_id"], entry["target"])
+
+
+def _earliest_due(entry: dict) -> tuple:
+    """Sort key of a target at risk: the nearest (or already passed) due time first."""
+    return (entry["due_at"] is None, entry["due_at"] or entry["filed_at"], entry["complaint_id"], entry["target"])
+
+
+def sla_board(db: Database, actor: Principal, period: Period, branch_id: str | None, limit: int = 200) -> dict:
+    """Complaint SLA achievement per severity and per branch, the breached and at-risk complaints
+    (their counts, and at most ``limit`` of each, most overdue first), and the average time over
+    target of the breached targets that have since been met."""
     now = utcnow()
     with db.read() as conn:
         branch = _scope(conn, actor, branch_id)
@@ -241,7 +253,9 @@ def sla_board(db: Database, actor: Principal, period: Period, branch_id: str | N
                 at_risk.append({**entry, "hours_over_target": None, "status": "at_risk"})
     return {"period": _period_view(period), "scope": _branch_view(branch), "by_severity": by_severity,
             "by_branch": by_branch, "average_hours_over_target": model.rounded(model.mean(sum(overs), len(overs)), 2),
-            "breached": breached, "at_risk": at_risk}
+            "breached": sorted(breached, key=_most_overdue)[:limit],
+            "at_risk": sorted(at_risk, key=_earliest_due)[:limit],
+            "breached_count": len(breached), "at_risk_count": len(at_risk), "limit": limit}
 
 
 def _survey_cells(rows: list[dict], by: str | None) -> list[dict]:

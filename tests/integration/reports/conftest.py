@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from services.reports.handlers import HANDLERS
-from shared.consumer import ConsumerRunner
+from services.reports.runner import ReportsRunner
 from shared.events import get as get_event_type
 from shared.events.envelope import Event
 from shared.timeutil import rfc3339
@@ -174,7 +174,7 @@ def network():
 
 
 def feed(app, events, batch: int = 200) -> None:
-    runner = ConsumerRunner(app.extensions["lsq"].db, "127.0.0.1:1", "lsq.reports", HANDLERS)
+    runner = ReportsRunner(app.extensions["lsq"].db, "127.0.0.1:1", "lsq.reports", HANDLERS)
     for start in range(0, len(events), batch):
         runner.apply_batch(events[start:start + batch])
 

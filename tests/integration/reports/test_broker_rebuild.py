@@ -62,12 +62,14 @@ def test_rebuild_from_the_broker_gives_identical_figures(database_url, kafka_boo
 
 
 def test_the_workers_consumer_follows_the_broker(sqlite_url, kafka_bootstrap, network, tmp_path):
-    """The worker's own consumer (a group over every topic of HANDLERS) reaches the same figures."""
+    """The worker's own consumer (``ReportsRunner``, a group over every topic of HANDLERS, paced) reaches
+    the same figures."""
     import threading
     import uuid
 
     from services.reports.handlers import HANDLERS
-    from shared.consumer import ConsumerRunner
+    from services.reports.runner import ReportsRunner
+    from services.reports.worker import ReportsWorker, build_worker
     from tests.helpers import eventually
 
     topics = sorted({get_event_type(e.type).topic for e in network.events})
@@ -81,8 +83,9 @@ def test_the_workers_consumer_follows_the_broker(sqlite_url, kafka_bootstrap, ne
     live = make_app("reports", f"sqlite:///{tmp_path}/live.db")
     feed(live, network.events)
     followed = make_app("reports", sqlite_url, kafka_bootstrap)
-    runner = ConsumerRunner(followed.extensions["lsq"].db, kafka_bootstrap, f"lsq.reports.test-{uuid.uuid4().hex[:6]}",
-                            HANDLERS)
+    assert isinstance(build_worker(), ReportsWorker)
+    runner = ReportsRunner(followed.extensions["lsq"].db, kafka_bootstrap, f"lsq.reports.test-{uuid.uuid4().hex[:6]}",
+                           HANDLERS)
     thread = threading.Thread(target=runner.run, daemon=True)
     thread.start()
     try:

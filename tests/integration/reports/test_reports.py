@@ -131,6 +131,40 @@ def test_sla_board_matches_the_raw_events(client, network):
     assert all(e["branch_name_zh"] and e["staff_name"] for e in body["breached"])
     at_risk = [a for a in network.of("lsq.complaint.sla_at_risk.v1") if a["complaint_id"] in filed]
     assert len(body["at_risk"]) == len(at_risk)
+    assert (body["breached_count"], body["at_risk_count"], body["limit"]) == (len(breaches), len(at_risk), 200)
+
+
+def test_sla_board_lists_are_capped_most_overdue_first(client, network):
+    """``limit`` caps both lists (most hours over target first; at risk: earliest due first) and
+    the counts stay those of every flagged target; a bad limit is a 422 naming it."""
+    full = client.get("/reports/sla?period=2026-Q3&limit=1000", headers=ADMIN).json
+    assert full["breached_count"] == len(full["breached"]) >= 3
+    hours = [e["hours_over_target"] for e in full["breached"]]
+    assert hours == sorted(hours, reverse=True)
+    dues = [parse_rfc3339(e["due_at"]) for e in full["at_risk"]]
+    assert dues == sorted(dues)
+    # The largest excess among targets met late, from the raw events, leads the met-late ones.
+    met = {("acknowledge", a["complaint_id"]): a["acknowledged_at"] for a in network.of("lsq.complaint.acknowledged.v1")}
+    met.update({("resolve", r["complaint_id"]): r["resolved_at"] for r in network.of("lsq.complaint.resolved.v1")})
+    filed = {c["complaint_id"] for c in network.of("lsq.complaint.filed.v1") if _in_q3(c["filed_at"])}
+    worst = max((parse_rfc3339(met[(b["target"], b["complaint_id"])]) - parse_rfc3339(b["due_at"])).total_seconds() / 3600
+                for b in network.of("lsq.complaint.sla_breached.v1") if b["complaint_id"] in filed)
+    late = [e for e in full["breached"] if e["status"] == "met_late"]
+    assert late[0]["hours_over_target"] == pytest.approx(worst, abs=0.01)
+    capped = client.get("/reports/sla?period=2026-Q3&limit=2", headers=ADMIN).json
+    assert capped["breached"] == full["breached"][:2]
+    assert capped["at_risk"] == full["at_risk"][:2]
+    assert (capped["breached_count"], capped["at_risk_count"], capped["limit"]) == \
+        (full["breached_count"], full["at_risk_count"], 2)
+    assert capped["by_branch"] == full["by_branch"]
+    for bad in ("0", "1001", "many"):
+        response = client.get(f"/reports/sla?period=2026-Q3&limit={bad}", headers=ADMIN)
+        assert response.status_code == 422 and "limit" in response.json["errors"], response.json
+    spec = client.get("/openapi.json").json
+    parameters = {p["name"]: p for p in spec["paths"]["/reports/sla"]["get"]["parameters"]}
+    assert parameters["limit"]["schema"]["maximum"] == 1000 and parameters["limit"]["schema"]["default"] == 200
+    board = spec["components"]["schemas"]["SlaBoard"]["properties"]
+    assert {"breached_count", "at_risk_count", "breached", "at_risk", "by_branch"} <= set(board)
 
 
 def test_survey_groups_are_suppressed_also_by_subtraction(client, network):
@@ -261,3 +295,68 @@ def test_order_and_duplicates_do_not_change_the_figures(database_url, network, t
     finally:
         forward.extensions["lsq"].db.dispose()
         backward.extensions["lsq"].db.dispose()
+
+
+def _table_rows(db) -> dict:
+    from sqlalchemy import select
+
+    from services.reports import store
+    from shared.directory_view import known_branches, known_service_points, known_staff
+    with db.read() as conn:
+        return {t.name: sorted((tuple(round(v, 6) if isinstance(v, float) else v for v in row)
+                                for row in conn.execute(select(t))), key=repr)
+                for t in [*store.metadata.sorted_tables, known_staff, known_branches, known_service_points]}
+
+
+def test_the_batch_writes_the_same_rows_as_one_handler_at_a_time(database_url, network, tmp_path):
+    """``ReportsRunner`` (a batch's writes kept in memory, written once) leaves every read-model row
+    as the handlers called one event at a time outside any batch (straight SQL; the directory by
+    ``shared.directory_view``'s own handlers), with the events
+    backwards, then every fact again under a new id (so rollup rows are added to within a batch
+    and across batches), in batches of one and of 137."""
+    import dataclasses
+    import uuid
+
+    from services.reports.handlers import HANDLERS
+    from services.reports.runner import ReportsRunner
+    from shared.db import Database
+    from shared.directory_view import DIRECTORY_HANDLERS
+    one_by_one = {**HANDLERS, **DIRECTORY_HANDLERS}
+    plain = Database(f"sqlite:///{tmp_path}/plain.db", "reports")
+    batched = Database(database_url, "reports")
+    try:
+        for db in (plain, batched):
+            db.migrate()
+        directory = [e for e in network.events if e.topic in ("lsq.branch", "lsq.staff")]
+        from tests.integration.reports.conftest import make_event
+        staff = list(network.staff)
+        branches = list(network.branches)
+        directory += [  # every directory change, on people known and unknown (an insert then)
+            make_event("lsq.staff.transferred.v1", {"staff_id": staff[0], "from_branch_id": branches[0],
+                                                    "to_branch_id": branches[1], "effective_date": "2026-05-01"}),
+            make_event("lsq.staff.left.v1", {"staff_id": staff[1], "branch_id": branches[0], "left_on": "2026-06-30",
+                                             "reason": "retired"}),
+            make_event("lsq.staff.updated.v1", {"staff_id": staff[2], "branch_id": branches[2], "role": "supervisor",
+                                                "name": "新名字", "status": "on_leave"}),
+            make_event("lsq.staff.transferred.v1", {"staff_id": "st-new-1", "from_branch_id": branches[0],
+                                                    "to_branch_id": branches[2], "effective_date": "2026-05-01"}),
+            make_event("lsq.staff.left.v1", {"staff_id": "st-new-2", "branch_id": branches[1], "left_on": "2026-06-30",
+                                             "reason": "other"}),
+            make_event("lsq.staff.updated.v1", {"staff_id": "st-new-3", "branch_id": branches[1], "role": "staff",
+                                                "name": "某人", "status": "active"})]
+        facts = [e for e in reversed(network.events) if e not in directory]
+        events = directory + facts + [dataclasses.replace(e, id=str(uuid.uuid4())) for e in facts]
+        for event in events:
+            with plain.transaction() as conn:
+                one_by_one[event.type](conn, event)
+        runner = ReportsRunner(batched, "127.0.0.1:1", "lsq.reports", HANDLERS)
+        for event in events[:60]:
+            runner.apply_batch([event])
+        for start in range(60, len(events), 137):
+            runner.apply_batch(events[start:start + 137])
+        expected, actual = _table_rows(plain), _table_rows(batched)
+        assert sum(map(len, expected.values())) > 100
+        assert actual == expected
+    finally:
+        plain.dispose()
+        batched.dispose()
