@@ -781,3 +781,50 @@ def check_acknowledge(status: str) -> None:
         raise Conflict("already acknowledged", "已确认", code="already_acknowledged")
     if status == "appealed":
         raise Conflict("an appeal is pending", "申诉处理中", code="appeal_pending")
+
+
+# -- telling raters what they have to do -------------------------------------------------------
+#: The deadline reminder goes this many days before a cycle's submission deadline.
+DEADLINE_REMINDER_DAYS = 3
+
+
+def peer_requests(assigned: dict[str, list[str]]) -> dict[str, int]:
+    """Rater → how many colleagues they rate, from ``assigned`` (ratee → their peer raters)."""
+    counts: dict[str, int] = {}
+    for raters in assigned.values():
+        for rater in raters:
+            counts[rater] = counts.get(rater, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def reminder_due(deadline: datetime, now: datetime, days: int = DEADLINE_REMINDER_DAYS) -> bool:
+    """True from ``days`` days before the deadline until it passes (a reminder after it is no use)."""
+    return deadline - timedelta(days=days) <= now < deadline
+
+
+def unfinished_raters(members: dict[str, tuple[str, str]], peer_pairs: set[tuple[str, str]],
+                      submitted: set[tuple[str, str, str]]) -> dict[str, dict]:
+    """Participants who still have ratings to give → what is missing.
+
+    ``members``: staff → (branch, role); ``peer_pairs``: (ratee, rater); ``submitted``: (ratee,
+    rater_type, rater). Everyone owes their self-rating and their assigned peer ratings; a supervisor
+    or branch manager also owes a supervisor rating of each colleague of their branch they do not
+    already rate as a peer (the same rule as the rater's own assignments list)."""
+    rated_as_peer: dict[str, set[str]] = {}
+    for ratee, rater in peer_pairs:
+        rated_as_peer.setdefault(rater, set()).add(ratee)
+    out = {}
+    for staff_id, (branch_id, role) in sorted(members.items()):
+        self_pending = (staff_id, "self", staff_id) not in submitted
+        peers = rated_as_peer.get(staff_id, set())
+        peers_pending = sum(1 for ratee in peers if (ratee, "peer", staff_id) not in submitted)
+        supervisor_pending = 0
+        if role in SUPERVISOR_ROLES:
+            supervisor_pending = sum(
+                1 for other, (other_branch, _) in members.items()
+                if other != staff_id and other_branch == branch_id and other not in peers
+                and (other, "supervisor", staff_id) not in submitted)
+        if self_pending or peers_pending or supervisor_pending:
+            out[staff_id] = {"branch_id": branch_id, "self_pending": self_pending, "peers_pending": peers_pending,
+                             "supervisor_pending": supervisor_pending}
+    return out

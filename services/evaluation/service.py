@@ -5,10 +5,10 @@ import csv
 import io
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from services.evaluation import model, store
@@ -313,12 +313,25 @@ def open_cycle(db: Database, actor: Principal, cycle_id: str) -> dict:
         values = {"status": status, "opened_at": now, "participants": len(staff), "branch_ids": json.dumps(branch_ids)}
         conn.execute(update(store.cycles).where(store.cycles.c.id == cycle_id).values(**values))
         _set_cycle_branches(conn, cycle_id, branch_ids)
-        outbox.add(conn, "lsq.cycle.opened.v1", {
+        opened_id = outbox.add(conn, "lsq.cycle.opened.v1", {
             "cycle_id": cycle_id, "period": cycle["period"], "period_start": cycle["period_start"],
             "period_end": cycle["period_end"], "branch_ids": branch_ids, "participants": len(staff),
             "submission_deadline": cycle["submission_deadline"], "opened_at": now,
             "rubric_version": cycle["rubric_version"], "owner_branch_id": cycle["owner_branch_id"]})
+        branch_of = {s["staff_id"]: s["branch_id"] for s in staff}
+        _request_peer_ratings(conn, {**cycle, "id": cycle_id}, model.peer_requests(assigned), branch_of, now,
+                              [_cause("lsq.cycle.opened.v1", opened_id)])
         return _cycle_out({**cycle, **values})
+
+
+def _request_peer_ratings(conn, cycle, counts: dict[str, int], branch_of: dict[str, str], now: datetime,
+                          causes: list[dict] | None = None) -> None:
+    """``lsq.cycle.peer_ratings_requested.v1`` per rater: how many to rate (never whom)."""
+    if counts:
+        outbox.add_many(conn, "lsq.cycle.peer_ratings_requested.v1", [({
+            "cycle_id": cycle["id"], "period": cycle["period"], "staff_id": rater, "branch_id": branch_of[rater],
+            "peers_to_rate": n, "submission_deadline": cycle["submission_deadline"], "requested_at": now}, causes or [])
+            for rater, n in counts.items()])
 
 
 def list_participants(db: Database, actor: Principal, cycle_id: str, branch_id: str | None, page: int,
@@ -378,10 +391,15 @@ def set_peers(db: Database, actor: Principal, cycle_id: str, staff_id: str, peer
         members = {r.staff_id: (r.branch_id, r.role) for r in conn.execute(
             select(p.c.staff_id, p.c.branch_id, p.c.role).where(p.c.cycle_id == cycle_id))}
         checked = model.check_peer_change(staff_id, peer_ids, members)
+        before = set(store.peers_of(conn, cycle_id, staff_id))
         conn.execute(store.peers.delete().where(store.peers.c.cycle_id == cycle_id, store.peers.c.staff_id == staff_id))
         if checked:
             conn.execute(store.peers.insert(), [{"cycle_id": cycle_id, "staff_id": staff_id, "peer_id": p}
                                                 for p in checked])
+        # A rater newly asked is told, with everything they now have to rate in the cycle.
+        added = sorted(set(checked) - before)
+        _request_peer_ratings(conn, cycle, {r: len(store.rated_by(conn, cycle_id, r)) for r in added},
+                              {r: members[r][0] for r in added}, utcnow())
     return get_peers(db, actor, cycle_id, staff_id)
 
 
@@ -994,3 +1012,46 @@ def record_complaint_reopened(conn, d: dict, now: datetime) -> None:
         "reopened_at": d["reopened_at"], "recorded_at": now},
         keep=("staff_id", "branch_id", "occurred_at", "rejected", "recorded_at"),
         where=lambda st: (f.c.reopened_at.is_(None)) | (f.c.reopened_at < st.excluded.reopened_at))
+
+
+# -- the deadline reminder -----------------------------------------------------------------------
+def remind_deadlines(db: Database, now: datetime | None = None) -> dict:
+    """A few days before an open cycle's deadline, tell each rater who has not finished what is
+    missing: ``lsq.cycle.deadline_approaching.v1``, once per cycle and rater.
+
+    The ``deadline_reminders`` primary key makes a second reminder impossible, even with several
+    workers; on PostgreSQL an advisory lock lets one of them sweep at a time (the others skip)."""
+    now = now or utcnow()
+    with db.transaction() as conn:
+        if conn.dialect.name == "postgresql" and not conn.execute(
+                text("SELECT pg_try_advisory_xact_lock(hashtext('lsq-evaluation-reminders'))")).scalar():
+            return {"skipped": True, "reminded": 0}
+        c = store.cycles.c
+        soon = now + timedelta(days=model.DEADLINE_REMINDER_DAYS)
+        cycles = conn.execute(select(c.id, c.period, c.submission_deadline).where(
+            c.status == "open", c.submission_deadline > now, c.submission_deadline <= soon)
+            .order_by(c.submission_deadline, c.id)).all()
+        reminded = 0
+        for cycle in cycles:
+            if not model.reminder_due(cycle.submission_deadline, now):
+                continue
+            p, s, r = store.participants.c, store.submissions.c, store.deadline_reminders.c
+            members = {x.staff_id: (x.branch_id, x.role) for x in conn.execute(
+                select(p.staff_id, p.branch_id, p.role).where(p.cycle_id == cycle.id))}
+            pairs = set(conn.execute(select(store.peers.c.staff_id, store.peers.c.peer_id)
+                                     .where(store.peers.c.cycle_id == cycle.id)).tuples())
+            done = set(conn.execute(select(s.staff_id, s.rater_type, s.rater_id)
+                                    .where(s.cycle_id == cycle.id)).tuples())
+            already = set(conn.execute(select(r.staff_id).where(r.cycle_id == cycle.id)).scalars())
+            missing = {k: v for k, v in model.unfinished_raters(members, pairs, done).items() if k not in already}
+            if not missing:
+                continue
+            conn.execute(store.deadline_reminders.insert(), [
+                {"cycle_id": cycle.id, "staff_id": k, "reminded_at": now} for k in missing])
+            outbox.add_many(conn, "lsq.cycle.deadline_approaching.v1", [({
+                "cycle_id": cycle.id, "period": cycle.period, "staff_id": k, "branch_id": v["branch_id"],
+                "submission_deadline": cycle.submission_deadline, "self_pending": v["self_pending"],
+                "peers_pending": v["peers_pending"], "supervisor_pending": v["supervisor_pending"],
+                "reminded_at": now}, []) for k, v in missing.items()])
+            reminded += len(missing)
+    return {"skipped": False, "reminded": reminded}

@@ -86,6 +86,14 @@ peers = Table(
     Index("ix_peer_assignments_rater", "cycle_id", "peer_id"),
 )
 
+#: One row per cycle and rater reminded of the deadline: the key makes a second reminder impossible.
+deadline_reminders = Table(
+    "deadline_reminders", metadata,
+    Column("cycle_id", String(36), primary_key=True),
+    Column("staff_id", String(64), primary_key=True),
+    Column("reminded_at", UtcDateTime(), nullable=False),
+)
+
 submissions = Table(
     "submissions", metadata,
     Column("id", String(36), primary_key=True),

@@ -573,6 +573,8 @@ def _apply(conn, row: dict, action: str, data: dict, now: datetime, actor_role: 
     elif action == "wait":
         late = model.late_breach(row, "resolve", now)
         conn.execute(store.complaint_pauses.insert().values(complaint_id=row["id"], started_at=now))
+        # The reader is asked for an answer (notify fetches their contact from us at send time).
+        events.append(("lsq.complaint.waiting_on_reader.v1", {"waiting_since": now, "handler_id": row["handler_id"]}))
     elif action == "investigate" and before == "waiting_on_reader":
         _end_pause(conn, row["id"], now)
     elif action == "resolve":

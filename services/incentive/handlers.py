@@ -80,32 +80,57 @@ def subject_of(event: Event) -> str:
 
 
 # -- reasons -------------------------------------------------------------------------------------
+#: The Chinese words of the codes that reasons quote: the portal's and feedback's words, so a staff
+#: member reads the same label in their ledger as on the complaint or the praise.
+LABELS_ZH: dict[str, dict[str, str]] = {
+    "grade": {"excellent": "优秀", "good": "良好", "satisfactory": "合格", "unsatisfactory": "不合格"},
+    "outcome": {"substantiated": "经核实成立", "partially_substantiated": "部分成立", "unsubstantiated": "不成立",
+                "withdrawn": "已撤回"},
+    "category": {"attitude": "服务态度", "waiting": "等候与效率", "competence": "专业能力",
+                 "environment": "环境与设施", "policy": "规章制度", "other": "其他"},
+    "severity": {"low": "低", "normal": "一般", "high": "高", "urgent": "紧急"},
+    "reject_reason": {"spam": "垃圾信息", "abuse": "辱骂或不当内容", "duplicate": "重复", "other": "其他原因"},
+    "violation_category": {"attitude": "服务态度", "absence": "脱岗缺勤", "punctuality": "迟到", "negligence": "工作疏忽",
+                           "misconduct": "行为不当", "dress_code": "仪容着装", "confidentiality": "泄露信息",
+                           "other": "其他"},
+}
+
+
+def label_zh(kind: str, code) -> str:
+    """The Chinese label of an enumerated ``code``; an unknown code (a newer producer) reads as 其他."""
+    return LABELS_ZH[kind].get(code, "其他")
+
+
+def _title_zh(d: dict) -> str:
+    """A requirement's Chinese title; events from before ``title_zh`` was sent keep the English one."""
+    return d.get("title_zh") or d["title"]
+
+
 def _reason(event: Event, rule: model.Rule) -> tuple[str, str]:
     d = event.data
     kind = event.type
     if kind.startswith("lsq.evaluation."):
-        grade_zh = {"excellent": "优秀", "good": "良好", "satisfactory": "合格", "unsatisfactory": "不合格"}
         score = round_half_up(d["score"], 1)  # 40.25 → 40.3, as a reader expects
         return (f"evaluation {d['period']} graded {d['grade']} (score {score}), rule {rule.id}",
-                f"{d['period']} 考评结果为{grade_zh.get(d['grade'], d['grade'])}（{score} 分），规则 {rule.id}")
+                f"{d['period']} 考评结果为{label_zh('grade', d['grade'])}（{score} 分），规则 {rule.id}")
     if kind == "lsq.praise.received.v1":
         return f"reader praise {d['praise_id']}, rule {rule.id}", f"读者表扬 {d['praise_id']}，规则 {rule.id}"
     if kind == "lsq.complaint.resolved.v1":
-        outcome_zh = {"substantiated": "经核实成立", "partially_substantiated": "部分成立"}
         return (f"complaint {d['complaint_id']} ({d['category']}, {d['severity']}) found {d['outcome']}, rule {rule.id}",
-                f"投诉 {d['complaint_id']}（{d['category']}，{d['severity']}）{outcome_zh.get(d['outcome'], d['outcome'])}，规则 {rule.id}")
+                f"投诉 {d['complaint_id']}（{label_zh('category', d['category'])}，严重程度{label_zh('severity', d['severity'])}）"
+                f"{label_zh('outcome', d['outcome'])}，规则 {rule.id}")
     if kind == "lsq.complaint.sla_breached.v1":
         return (f"complaint {d['complaint_id']}: {d['target']} deadline missed, rule {rule.id}",
                 f"投诉 {d['complaint_id']} 超过{'受理' if d['target'] == 'acknowledge' else '办结'}时限，规则 {rule.id}")
     if kind == "lsq.requirement.overdue.v1":
         return (f"required training overdue since {d['overdue_since']}: {d['title']}",
-                f"必修培训自 {d['overdue_since']} 起逾期：{d['title']}")
+                f"必修培训自 {d['overdue_since']} 起逾期：{_title_zh(d)}")
     if kind == "lsq.training.completed.v1":
         return (f"training completed: {d['title']} ({d['credit_hours']:g} credit hours), rule {rule.id}",
                 f"完成培训：{d['title']}（{d['credit_hours']:g} 学时），规则 {rule.id}")
     if kind == "lsq.sanction.violation_recorded.v1":
         return (f"violation {d['violation_id']} recorded ({d['category']}), rule {rule.id}",
-                f"违规记录 {d['violation_id']}（{d['category']}），规则 {rule.id}")
+                f"违规记录 {d['violation_id']}（{label_zh('violation_category', d['category'])}），规则 {rule.id}")
     return f"{kind}, rule {rule.id}", f"{kind}，规则 {rule.id}"
 
 
@@ -423,7 +448,7 @@ def on_praise_rejected(conn, event: Event) -> None:
         if row["state"] == "credited":
             ledger.reverse_points(conn, row, at, [event.cause()],
                                   f"praise {d['praise_id']} rejected ({d['reason']}): points reversed",
-                                  f"表扬 {d['praise_id']} 被驳回（{d['reason']}），撤回积分")
+                                  f"表扬 {d['praise_id']} 被驳回（{label_zh('reject_reason', d['reason'])}），撤回积分")
 
 
 def on_violation_recorded(conn, event: Event) -> None:

@@ -51,7 +51,23 @@ SUPPORTED_EVENTS: dict[str, tuple[str, str]] = {
     "lsq.requirement.assigned.v1": ("training assigned", "培训任务已指派"),
     "lsq.requirement.due_soon.v1": ("training due soon", "培训即将到期"),
     "lsq.requirement.overdue.v1": ("training overdue", "培训已逾期"),
+    "lsq.cycle.peer_ratings_requested.v1": ("peer evaluations asked of you", "同事互评任务"),
+    "lsq.cycle.deadline_approaching.v1": ("evaluation deadline near", "考评即将截止"),
+    "lsq.training.enrolment_promoted.v1": ("enrolment moved off the waiting list", "培训候补转为正式报名"),
+    "lsq.training.external_submitted.v1": ("external activity waiting for approval", "外部活动待审批"),
+    "lsq.complaint.waiting_on_reader.v1": ("complaint waiting on the reader", "投诉等待读者答复"),
 }
+
+#: Who approves what an ``approver`` rule is about, by event type (default: the branch managers).
+#: Supervisors decide external activities as well (training's rule); nobody approves their own.
+APPROVER_ROLES: dict[str, tuple[str, ...]] = {
+    "lsq.training.external_submitted.v1": ("supervisor", "branch_manager"),
+}
+
+
+def approver_roles(event_type: str) -> tuple[str, ...]:
+    """The roles of the branch whose members approve what an event of ``event_type`` waits for."""
+    return APPROVER_ROLES.get(event_type, ("branch_manager",))
 
 #: Variables every template may use besides the event's own fields.
 COMMON_VARIABLES = ("event_label", "branch_name", "staff_name", "handler_name", "recipient_name", "rating_link",
@@ -87,6 +103,12 @@ DEFAULT_RULES: tuple[Rule, ...] = (
        "您好，您在{{ branch_name }}的投诉已办结。欢迎凭跟踪码为处理结果评分：{{ rating_link }}",
        "Hello, your complaint at {{ branch_name }} is resolved. Please rate how it was handled, with your "
        "tracking code: {{ rating_link }}"),
+    _r("lsq.complaint.waiting_on_reader.v1", "reader", ["email"], "您的投诉需要您的答复",
+       "Your complaint needs your answer",
+       "您好，{{ branch_name }}在处理您的投诉时需要您补充信息。请凭跟踪码查看问题并答复：{{ rating_link }}。"
+       "收到您的答复前，处理时限暂停计算。",
+       "Hello, {{ branch_name }} needs more information from you to handle your complaint. Please see the question "
+       "and answer it with your tracking code: {{ rating_link }}. The deadline is paused until you answer."),
     _r("lsq.complaint.reopened.v1", "reader", ["email"], "您的投诉已重新开启", "Your complaint was reopened",
        "您好，您在{{ branch_name }}的投诉已重新开启，我们会再次处理。",
        "Hello, your complaint at {{ branch_name }} was reopened; we will look into it again."),
@@ -163,6 +185,33 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     _r("lsq.requirement.overdue.v1", "staff", _PEOPLE, "培训已逾期：{{ title }}", "Training overdue: {{ title }}",
        "您的培训任务“{{ title }}”已于 {{ due_on }} 逾期，请尽快完成。",
        "Your training \"{{ title }}\" was due on {{ due_on }} and is overdue: please complete it."),
+    _r("lsq.cycle.peer_ratings_requested.v1", "staff", _PEOPLE, "{{ period }} 考评：请为 {{ peers_to_rate }} 位同事互评",
+       "{{ period }} evaluation: please rate {{ peers_to_rate }} colleague(s)",
+       "{{ recipient_name }}，{{ period }} 考评请您为 {{ peers_to_rate }} 位同事进行互评，截止时间 {{ submission_deadline }}。"
+       "评价对象见门户“我的考评任务”：{{ portal_link }}（互评匿名，被评人看不到评价人）",
+       "{{ recipient_name }}, in the {{ period }} evaluation you are asked to rate {{ peers_to_rate }} colleague(s) "
+       "by {{ submission_deadline }}. See whom under \"My ratings to give\" in the portal: {{ portal_link }} "
+       "(peer ratings are anonymous to the person rated)"),
+    _r("lsq.cycle.deadline_approaching.v1", "staff", _PEOPLE, "{{ period }} 考评将于 {{ submission_deadline }} 截止",
+       "The {{ period }} evaluation closes at {{ submission_deadline }}",
+       "{{ recipient_name }}，{{ period }} 考评将于 {{ submission_deadline }} 截止，您还有评价未完成：自评{{ self_pending }}，"
+       "同事互评尚缺 {{ peers_pending }} 项，主管评价尚缺 {{ supervisor_pending }} 项。请在门户完成：{{ portal_link }}",
+       "{{ recipient_name }}, the {{ period }} evaluation closes at {{ submission_deadline }} and you have ratings to "
+       "give: self-rating {{ self_pending }}, {{ peers_pending }} peer rating(s) and {{ supervisor_pending }} "
+       "supervisor rating(s) missing. Complete them in the portal: {{ portal_link }}"),
+    _r("lsq.training.enrolment_promoted.v1", "staff", _PEOPLE, "您已从候补转为正式报名：{{ title }}",
+       "You have a seat: {{ title }}",
+       "{{ staff_name }}，有名额空出，您在“{{ title }}”（{{ starts_at }} 开始，地点：{{ place }}）"
+       "的候补报名已转为正式报名。如不能参加，请在门户取消，把名额留给其他同事：{{ portal_link }}",
+       "{{ staff_name }}, a seat became free: your waiting-list place for \"{{ title }}\" (starting {{ starts_at }}"
+       ", place: {{ place }}) is now an enrolment. If you cannot attend, cancel it in the "
+       "portal so that a colleague gets the seat: {{ portal_link }}"),
+    _r("lsq.training.external_submitted.v1", "approver", _PEOPLE, "有一项外部活动待您审批",
+       "An external activity waits for your approval",
+       "{{ staff_name }}（{{ branch_name }}）提交了外部活动“{{ title }}”（{{ kind }}，{{ activity_date }}，{{ hours }} 小时），"
+       "请在门户审批：{{ portal_link }}",
+       "{{ staff_name }} ({{ branch_name }}) submitted the external activity \"{{ title }}\" ({{ kind }}, "
+       "{{ activity_date }}, {{ hours }} hours); approve or reject it in the portal: {{ portal_link }}"),
     _r("lsq.requirement.overdue.v1", "branch_manager", ["inbox"], "{{ staff_name }}的培训已逾期",
        "Training overdue: {{ staff_name }}",
        "{{ branch_name }}的{{ staff_name }}未在 {{ due_on }} 前完成培训“{{ title }}”。",
@@ -247,6 +296,10 @@ VALUE_LABELS = {
     "grade": {"excellent": ("excellent", "优秀"), "good": ("good", "良好"), "satisfactory": ("satisfactory", "合格"),
               "unsatisfactory": ("unsatisfactory", "不合格")},
     "decision": {"upheld": ("upheld", "维持原处分"), "overturned": ("overturned", "撤销处分")},
+    "self_pending": {True: ("not yet given", "未完成"), False: ("given", "已完成")},
+    "kind": {"seminar": ("seminar", "研讨会"), "academic_forum": ("academic forum", "学术论坛"),
+             "conference": ("conference", "学术会议"), "networking": ("networking event", "交流活动"),
+             "teaching": ("teaching", "授课")},
     "outcome": {"substantiated": ("substantiated", "属实"), "partially_substantiated": ("partially substantiated", "部分属实"),
                 "unsubstantiated": ("unsubstantiated", "不属实"), "withdrawn": ("withdrawn", "已撤回")},
 }
@@ -255,8 +308,12 @@ VALUE_LABELS = {
 def template_context(data: dict, extra: dict, language: str, zone: ZoneInfo) -> dict:
     """The variables of one rendering: event fields (labelled, times local) and the common ones."""
     index = 1 if language == DEFAULT_LANGUAGE else 0
+    values = {**data, **extra}
+    if index:  # a Chinese text names a course by its Chinese title where the event carries one
+        values.update({name[:-3]: value for name, value in data.items()
+                       if name.endswith("_zh") and value and name[:-3] in data})
     context = {}
-    for name, value in {**data, **extra}.items():
+    for name, value in values.items():
         labels = VALUE_LABELS.get(name)
         if labels and value in labels:
             context[name] = labels[value][index]

@@ -289,9 +289,16 @@ def retry_message(db: Database, message_id: str) -> dict:
 
 
 # -- events → messages ------------------------------------------------------------------------
-def _recipients(conn: Connection, kind: str, data: dict) -> list[str]:
+def _recipients(conn: Connection, kind: str, data: dict, event_type: str = "") -> list[str]:
     """Staff ids (or chat group ids for duty groups) a rule of ``kind`` reaches for this event."""
     branch = data.get("branch_id")
+    if kind == "approver":
+        found = []
+        for role in model.approver_roles(event_type):
+            found += store.staff_with_role(conn, role, branch) if branch else []
+        # Nobody approves their own activity, award or appeal: the next one up does.
+        found = sorted(set(found) - {data.get("staff_id")})
+        return found or store.staff_with_role(conn, "network_admin")
     if kind == "reader":  # the complaint stands for its reader; the address is asked at send time
         return [data["complaint_id"]] if data.get("complaint_id") else []
     if kind == "staff":
@@ -350,7 +357,7 @@ def plan_messages(conn: Connection, event: Event, settings: NotifySettings, now:
     names = _Names(conn)
     rows = []
     for rule in rules:
-        for recipient in _recipients(conn, rule["recipient_kind"], data):
+        for recipient in _recipients(conn, rule["recipient_kind"], data, event.type):
             rows += _rows_for(conn, event, rule, recipient, data, label, settings, now, zone, names)
     if not rows:
         return 0

@@ -622,6 +622,14 @@ def promote(conn, session) -> list[str]:
         now = utcnow()
         conn.execute(update(store.enrolments).where(e.id.in_(chosen))
                      .values(status="enrolled", promoted_at=now, updated_at=now))
+        # Each person moved up is told (lsq.training.enrolment_promoted.v1), in queue order.
+        course = store.one(conn, store.courses, session["course_id"])
+        people = {row.id: row for row in conn.execute(select(e.id, e.staff_id, e.branch_id).where(e.id.in_(chosen)))}
+        outbox.add_many(conn, "lsq.training.enrolment_promoted.v1", [({
+            "enrolment_id": ident, "session_id": session["id"], "course_id": course["id"],
+            "staff_id": people[ident].staff_id, "branch_id": people[ident].branch_id, "title": course["title_en"],
+            "title_zh": course["title_zh"], "starts_at": session["starts_at"], "place": session["place"],
+            "promoted_at": now}, []) for ident in chosen])
     return chosen
 
 
@@ -795,6 +803,11 @@ def submit_external(db: Database, actor: Principal, data: dict) -> dict:
                "submitted_at": utcnow(), "decided_by": None, "decided_at": None, "decision_note": None,
                "credit_hours": None, "completion_id": None}
         conn.execute(store.external_activities.insert().values(**row))
+        # The branch's supervisors and manager are told it waits for them (never its author).
+        outbox.add(conn, "lsq.training.external_submitted.v1", {
+            "activity_id": row["id"], "staff_id": staff_id, "branch_id": row["branch_id"], "kind": row["kind"],
+            "title": row["title"], "activity_date": row["activity_date"], "hours": hours,
+            "submitted_at": row["submitted_at"]})
     return row
 
 

@@ -76,6 +76,11 @@ class ComplaintClosed(_ComplaintRef):
     handler_id = f.ref("staff member who handled it", required=False, allow_none=True)
 
 
+class ComplaintWaitingOnReader(_ComplaintRef):
+    waiting_since = f.time("when the handler asked the reader and the resolution clock paused")
+    handler_id = f.ref("staff member handling it", required=False, allow_none=True)
+
+
 class ComplaintRated(_ComplaintRef):
     rating = f.integer("reader's rating of the resolution, 1-5")
     rated_at = f.time("when it was rated")
@@ -96,5 +101,7 @@ define("lsq.complaint.sla_breached.v1", ComplaintSlaBreached, service="feedback"
 define("lsq.complaint.closed.v1", ComplaintClosed, service="feedback", subject="complaint_id",
        description="A resolved complaint was closed: by staff, or by the system once the reader's 14 days "
                    "to reopen it passed. A reopening before that is lsq.complaint.reopened.v1.")
+define("lsq.complaint.waiting_on_reader.v1", ComplaintWaitingOnReader, service="feedback", subject="complaint_id",
+       description="The complaint waits for the reader's answer (its resolution clock is paused until it moves on).")
 define("lsq.complaint.rated.v1", ComplaintRated, service="feedback", subject="complaint_id",
        description="The reader rated how the complaint was resolved.")

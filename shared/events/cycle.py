@@ -57,3 +57,41 @@ define("lsq.cycle.published.v1", CyclePublished, service="evaluation", subject="
        description="An evaluation cycle's results were published to the staff evaluated.")
 define("lsq.cycle.extended.v1", CycleExtended, service="evaluation", subject="cycle_id", key=None,
        description="An open evaluation cycle's submission deadline was moved later.")
+
+
+class CyclePeerRatingsRequested(EventData):
+    """One per rater: how many colleagues they are asked to rate. Whom they rate is not sent: peer
+    ratings are anonymous to the person rated and every service reads this topic, so the ring stays
+    in the evaluation service (the rater sees the names in the portal)."""
+
+    cycle_id = f.ref("the cycle")
+    period = f.text("period label, e.g. 2026-Q4", max_length=20)
+    staff_id = f.ref("the rater: the staff member asked for peer ratings")
+    branch_id = f.ref("the rater's branch in the cycle")
+    peers_to_rate = f.integer("how many colleagues they are asked to rate")
+    submission_deadline = f.time("last moment for the ratings")
+    requested_at = f.time("when they were asked (the cycle opened, or an organiser changed the peers)")
+
+
+class CycleDeadlineApproaching(EventData):
+    """One per cycle and rater who still has ratings to give, a few days before the deadline."""
+
+    cycle_id = f.ref("the cycle")
+    period = f.text("period label, e.g. 2026-Q4", max_length=20)
+    staff_id = f.ref("the rater who has not finished")
+    branch_id = f.ref("the rater's branch in the cycle")
+    submission_deadline = f.time("last moment for self, peer and supervisor ratings")
+    self_pending = fields.Boolean(required=True, metadata={"description": "their self-rating is still missing"})
+    peers_pending = f.integer("peer ratings still missing")
+    supervisor_pending = f.integer("supervisor ratings of their branch still missing (supervisors only)")
+    reminded_at = f.time("when the reminder was decided")
+
+
+define("lsq.cycle.peer_ratings_requested.v1", CyclePeerRatingsRequested, service="evaluation",
+       subject="cycle_id", key="staff_id",
+       description="A staff member is asked to rate colleagues as a peer in an open cycle (one event per rater, "
+                   "with how many; never whom).")
+define("lsq.cycle.deadline_approaching.v1", CycleDeadlineApproaching, service="evaluation", subject="cycle_id",
+       key="staff_id",
+       description="A cycle's submission deadline is a few days away and this rater has ratings to give "
+                   "(once per cycle and rater).")

@@ -57,7 +57,7 @@ def test_full_lifecycle_with_rating(client, db):
     assert again.status_code == 409
     assert _act(client, cid, "close").json["status"] == "closed"
     assert _types(db, cid) == ["lsq.complaint.filed.v1", "lsq.complaint.acknowledged.v1",
-                               "lsq.complaint.resolved.v1", "lsq.complaint.rated.v1", "lsq.complaint.closed.v1"]
+                               "lsq.complaint.waiting_on_reader.v1", "lsq.complaint.resolved.v1", "lsq.complaint.rated.v1", "lsq.complaint.closed.v1"]
     history = client.get(f"/complaints/{cid}/history", headers=SUPERVISOR_1).json
     assert [h["action"] for h in history] == ["file", "acknowledge", "assign", "investigate", "wait",
                                               "investigate", "resolve", "rate", "close"]

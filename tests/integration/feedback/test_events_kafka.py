@@ -45,6 +45,8 @@ def test_every_event_published_once_with_a_valid_payload(database_url, kafka_boo
     assert service.sla_sweep(db, utcnow() + timedelta(minutes=100))["at_risk"] == 1
     assert service.sla_sweep(db, utcnow() + timedelta(hours=3))["breached"] == 1
     client.post(f"/complaints/{cid}/acknowledge", json={}, headers=SUPERVISOR_1)
+    client.post(f"/complaints/{cid}/investigate", json={}, headers=SUPERVISOR_1)
+    assert client.post(f"/complaints/{cid}/wait", json={}, headers=SUPERVISOR_1).status_code == 200
     client.post(f"/complaints/{cid}/resolve", json={"outcome": "substantiated", "response": "已批评教育"},
                 headers=SUPERVISOR_1)
     client.post(f"/complaints/track/{code}/rating", json={"rating": 3})
@@ -65,7 +67,7 @@ def test_every_event_published_once_with_a_valid_payload(database_url, kafka_boo
     expected = {t: 1 for t in FEEDBACK_TYPES}
     records = []
     for topic in ("lsq.complaint", "lsq.praise", "lsq.rating", "lsq.survey"):
-        wanted = {"lsq.complaint": 8, "lsq.praise": 2, "lsq.rating": 1, "lsq.survey": 2}[topic]
+        wanted = {"lsq.complaint": 9, "lsq.praise": 2, "lsq.rating": 1, "lsq.survey": 2}[topic]
         records += read_topic(kafka_bootstrap, topic, lambda r: header(r, "ce_subject") in subjects, wanted, 30)
     seen = {}
     for record in records:
