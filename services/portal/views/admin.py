@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from services.portal import i18n, labels, web
 from services.portal.api_client import ApiError, ServiceUnavailable
+from services.portal.pages import day as format_day, money as format_money, when as format_when
 from shared.timeutil import local_today
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -83,6 +84,7 @@ def field_words() -> dict:
         "employee_number": _("Employee number"), "name": _("Name"), "email": _("E-mail"), "role": _("Role"),
         "branch": _("Branch"), "branch_id": _("Branch"), "hire_date": _("Hire date"), "status": _("Status"),
         "code": _("Branch code"), "name_zh": _("Name in Chinese"), "name_en": _("Name in English"),
+        "title": _("Professional title"),
     }
 
 
@@ -90,7 +92,14 @@ def field_words() -> dict:
 def _helpers():
     return {"local_label": local_label, "local_choices": local_choices, "branch_name": branch_name,
             "staff_name": staff_name, "who": who, "branch_choices": branch_choices, "admin_sections": sections,
-            "is_network_admin": is_network_admin}
+            "is_network_admin": is_network_admin, "versions_options": versions_options}
+
+
+def versions_options(versions: list[dict]) -> list[tuple[str, str]]:
+    """(number, "Version 3 · starts later") for a select box of policy versions, newest first."""
+    return [(str(v["version"]), _("Version %(version)s · %(status)s", version=v["version"],
+                                  status=labels.label("policy_version_status", v.get("status"))))
+            for v in sorted(versions, key=lambda v: -v["version"]) if v.get("status") != "withdrawn"]
 
 
 # -- who may do what -----------------------------------------------------------------------------
@@ -112,9 +121,10 @@ def sections() -> list[tuple[str, str]]:
                 ("admin.staff_import", _("Import staff")), ("admin.cycles", _("Evaluation cycles")),
                 ("admin.courses", _("Courses")), ("admin.requirements", _("Training requirements")),
                 ("admin.funds", _("Fund budgets")), ("admin.policy", _("Incentive policy")),
-                ("admin.sla", _("Complaint time limits"))]
+                ("admin.sla", _("Complaint time limits")), ("admin.branch_sla", _("Branch time limits"))]
     return [("admin.staff_list", _("Staff")), ("admin.own_branch_page", _("Service desks")),
-            ("admin.staff_import", _("Import staff"))]
+            ("admin.staff_import", _("Import staff")), ("admin.cycles", _("Evaluation cycles")),
+            ("admin.branch_sla", _("Complaint time limits"))]
 
 
 # -- names, never ids ----------------------------------------------------------------------------
@@ -374,8 +384,14 @@ def branch_page(branch_id: str):
 
 
 # -- staff -----------------------------------------------------------------------------------------
-STAFF_FIELDS = ("employee_number", "name", "email", "role", "branch_id", "hire_date")
-EDIT_FIELDS = ("name", "email", "role", "status")
+STAFF_FIELDS = ("employee_number", "name", "email", "role", "branch_id", "hire_date", "title")
+EDIT_FIELDS = ("name", "email", "role", "status", "title")
+
+
+def check_title(typed: dict, errors: dict) -> None:
+    """The professional title is optional; when given, one of the list."""
+    if typed.get("title") and typed["title"] not in labels.LABELS["professional_title"]:
+        errors.setdefault("title", []).append(_("Choose one of the list."))
 
 
 def role_choices() -> list[tuple[str, str]]:
@@ -435,6 +451,7 @@ def staff_new():
         check_length(typed, errors, "name", 100)
         check_length(typed, errors, "email", 200)
         check_date(typed, errors, "hire_date")
+        check_title(typed, errors)
         if errors:
             keep_local_errors(typed, errors)
             status = 422
@@ -443,6 +460,8 @@ def staff_new():
             body["role"] = typed["role"] or "staff"
             if typed["email"]:
                 body["email"] = typed["email"]
+            if typed["title"]:
+                body["title"] = typed["title"]
             try:
                 created = web.api("directory", "POST", "/staff", json=body)
             except ApiError as error:
@@ -489,10 +508,11 @@ def staff_edit(staff_id: str):
     check_length(typed, errors, "email", 200)
     if typed["status"] and typed["status"] not in ("active", "on_leave"):
         errors["status"] = [_("Choose one of the list.")]
+    check_title(typed, errors)
     if errors:
         keep_local_errors(typed, errors)
         return staff_page(staff_id, 422, failed="edit")
-    body = {"name": typed["name"], "email": typed["email"] or None}
+    body = {"name": typed["name"], "email": typed["email"] or None, "title": typed["title"] or None}
     if typed["role"]:
         body["role"] = typed["role"]
     if typed["status"]:
@@ -710,7 +730,7 @@ def cycle_actions(cycle: dict) -> list[tuple[str, str, str]]:
 
 
 @bp.route("/cycles", methods=["GET", "POST"])
-@web.signed_in("network_admin")
+@web.signed_in("branch_manager")
 def cycles():
     """Evaluation cycles, latest period first; create a draft cycle."""
     status = 200
@@ -739,6 +759,10 @@ def cycles():
             body = {"period": typed["period"], "scope": typed["scope"] or "network"}
             if typed["period_start"] or typed["period_end"]:
                 body.update(period_start=typed["period_start"] or None, period_end=typed["period_end"] or None)
+            if own_branch() is not None:  # a branch manager's cycle is always their branch's
+                body["scope"], chosen = "branches", [own_branch()]
+                for t in RATER_TYPES:
+                    typed[f"rater_weights.{t}"] = ""
             if body["scope"] == "branches":
                 body["branch_ids"] = chosen
             if deadline:
@@ -769,20 +793,126 @@ def cycles():
     settings = web.api("evaluation", "GET", "/settings")
     return render_template("admin/cycles.html", items=answer["items"], total=answer["total"], page=page,
                            pages=max(1, -(-answer["total"] // PAGE_SIZE)), wanted=wanted, rubrics=rubrics,
-                           settings=settings, chosen=chosen, actions=cycle_actions), status
+                           settings=settings, chosen=chosen,
+                           actions=lambda c: cycle_actions(c) if may_run(c) else []), status
 
 
 @bp.get("/cycles/<cycle_id>")
-@web.signed_in("network_admin")
-def cycle_page(cycle_id: str, status: int = 200):
+@web.signed_in("branch_manager")
+def cycle_page(cycle_id: str, status: int = 200, failed: str | None = None):
     cycle = web.api_or_none("evaluation", "GET", f"/cycles/{cycle_id}")
     if cycle is None:
         abort(404)
-    return render_template("admin/cycle.html", cycle=cycle, actions=cycle_actions(cycle)), status
+    return render_template("admin/cycle.html", cycle=cycle, actions=cycle_actions(cycle) if may_run(cycle) else [],
+                           may_run=may_run(cycle), failed=failed, deadline_value=local_input(cycle.get(
+                               "submission_deadline"))), status
+
+
+def may_run(cycle: dict) -> bool:
+    """Whether the signed-in user runs this cycle: the network office its own (no owner branch),
+    a branch manager their branch's. Others only read it (the API would refuse them anyway)."""
+    if is_network_admin():
+        return True
+    return bool(cycle.get("owner_branch_id")) and cycle.get("owner_branch_id") == own_branch()
+
+
+def local_input(value) -> str:
+    """An RFC 3339 instant as the value of a ``datetime-local`` field, in Beijing time."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    return moment.astimezone(ZONE).strftime("%Y-%m-%dT%H:%M")
+
+
+CYCLE_EDIT_FIELDS = ("period", "period_start", "period_end", "submission_deadline", "peers_per_person")
+
+
+def _cycle_error(error: ApiError, typed: dict, shown: tuple, cycle_id: str, failed: str):
+    if error.status == 404 or (error.status == 403 and not is_network_admin()):
+        abort(404)
+    message = {
+        "deadline_in_past": None, "deadline_not_extended": None,
+        "cycle_state": _("The cycle is no longer in the state this change needs: reload the page."),
+    }.get(error.code)
+    keep_api_error(error, typed, shown, message)
+    return cycle_page(cycle_id, error.status, failed=failed)
+
+
+@bp.post("/cycles/<cycle_id>/edit")
+@web.signed_in("branch_manager")
+def cycle_edit(cycle_id: str):
+    """Change a draft cycle (its period, days, deadline, peers)."""
+    typed = typed_of(CYCLE_EDIT_FIELDS)
+    errors: dict = {}
+    check_required(typed, errors, ("period",))
+    check_length(typed, errors, "period", 20)
+    check_date(typed, errors, "period_start")
+    check_date(typed, errors, "period_end")
+    body: dict = {"period": typed["period"]}
+    if typed["submission_deadline"]:
+        try:
+            body["submission_deadline"] = aware_time(typed["submission_deadline"])
+        except ValueError:
+            errors["submission_deadline"] = [_("Enter a date and time.")]
+    if typed["peers_per_person"]:
+        if typed["peers_per_person"].isdigit():
+            body["peers_per_person"] = int(typed["peers_per_person"])
+        else:
+            errors["peers_per_person"] = [_("Enter a whole number.")]
+    if errors:
+        keep_local_errors(typed, errors)
+        return cycle_page(cycle_id, 422, failed="edit")
+    if typed["period_start"] and typed["period_end"]:
+        body.update(period_start=typed["period_start"], period_end=typed["period_end"])
+    try:
+        web.api("evaluation", "PATCH", f"/cycles/{cycle_id}", json=body)
+    except ApiError as error:
+        return _cycle_error(error, typed, CYCLE_EDIT_FIELDS, cycle_id, "edit")
+    flash(_("The draft cycle is changed."), "ok")
+    return redirect(url_for("admin.cycle_page", cycle_id=cycle_id))
+
+
+@bp.post("/cycles/<cycle_id>/extend")
+@web.signed_in("branch_manager")
+def cycle_extend(cycle_id: str):
+    """Give raters of an open cycle more time: a later submission deadline."""
+    typed = typed_of(("submission_deadline",))
+    errors: dict = {}
+    check_required(typed, errors, ("submission_deadline",))
+    deadline = None
+    if typed["submission_deadline"]:
+        try:
+            deadline = aware_time(typed["submission_deadline"])
+        except ValueError:
+            errors["submission_deadline"] = [_("Enter a date and time.")]
+    if errors:
+        keep_local_errors(typed, errors)
+        return cycle_page(cycle_id, 422, failed="extend")
+    try:
+        cycle = web.api("evaluation", "PATCH", f"/cycles/{cycle_id}", json={"submission_deadline": deadline})
+    except ApiError as error:
+        return _cycle_error(error, typed, ("submission_deadline",), cycle_id, "extend")
+    flash(_("Ratings are now accepted until %(when)s.", when=format_when(cycle.get("submission_deadline"))), "ok")
+    return redirect(url_for("admin.cycle_page", cycle_id=cycle_id))
+
+
+@bp.post("/cycles/<cycle_id>/delete")
+@web.signed_in("branch_manager")
+def cycle_delete(cycle_id: str):
+    """Delete a draft cycle (an opened one is kept: 409)."""
+    try:
+        web.api("evaluation", "DELETE", f"/cycles/{cycle_id}")
+    except ApiError as error:
+        return _cycle_error(error, {}, (), cycle_id, "delete")
+    flash(_("The draft cycle is deleted."), "ok")
+    return redirect(url_for("admin.cycles"))
 
 
 @bp.post("/cycles/<cycle_id>/<action>")
-@web.signed_in("network_admin")
+@web.signed_in("branch_manager")
 def cycle_action(cycle_id: str, action: str):
     """Open, close or publish a cycle (the API refuses a step out of order with 409)."""
     if action not in ("open", "close", "publish"):
@@ -1109,11 +1239,25 @@ def rule_in_error(text: str, path: str) -> dict:
             "snippet": json.dumps(rule, ensure_ascii=False)[:600]}
 
 
-def policy_page(status: int = 200, problem: dict | None = None):
+def policy_page(status: int = 200, problem: dict | None = None, failed: str | None = None):
     current = web.api("incentive", "GET", "/policy")
     versions = web.api("incentive", "GET", "/policies").get("items", [])
     return render_template("admin/policy.html", current=current, versions=versions, document=pretty(current["document"]),
-                           problem=problem), status
+                           problem=problem, failed=failed,
+                           first_start=date.fromordinal(local_today().toordinal() + 1).isoformat()), status
+
+
+def check_starts_on(typed: dict, errors: dict) -> None:
+    """A new version starts now (empty) or on a later day than today (the API checks it again)."""
+    if not typed.get("starts_on"):
+        return
+    try:
+        day = date.fromisoformat(typed["starts_on"])
+    except ValueError:
+        errors.setdefault("starts_on", []).append(_("Enter a date as YYYY-MM-DD."))
+        return
+    if day <= local_today():
+        errors.setdefault("starts_on", []).append(_("Choose tomorrow or a later day (or leave it empty: from now)."))
 
 
 @bp.get("/policy")
@@ -1128,9 +1272,14 @@ def policy():
 def policy_save():
     text = request.form.get("document") or ""
     note = (request.form.get("note") or "").strip()
-    typed = {"document": text, "note": note}
+    starts_on = (request.form.get("starts_on") or "").strip()
+    typed = {"document": text, "note": note, "starts_on": starts_on}
+    errors: dict = {}
     if len(note) > 500:
-        keep_local_errors(typed, {"note": [_("At most %(count)d characters.", count=500)]})
+        errors["note"] = [_("At most %(count)d characters.", count=500)]
+    check_starts_on(typed, errors)
+    if errors:
+        keep_local_errors(typed, errors)
         return policy_page(422)
     try:
         document = json.loads(text)
@@ -1144,15 +1293,127 @@ def policy_save():
                       _("The policy was not saved."))
         return policy_page(422)
     try:
-        saved = web.api("incentive", "POST", "/policies", json={"document": document, "note": note or None})
+        saved = web.api("incentive", "POST", "/policies", json={"document": document, "note": note or None,
+                                                                "starts_on": starts_on or None})
     except ApiError as error:
+        if set(error.errors) <= {"starts_on", "note"} and error.errors:
+            keep_api_error(error, typed, ("starts_on", "note"))
+            return policy_page(error.status)
         path = next(iter(error.errors), None)
         messages = [without_ids(i18n.api_message(error))]
         problem = {"path": path, **rule_in_error(text, path or "")} if path else None
         web.keep_form(typed, {"document": messages}, _("The policy was not saved: the service refused it."))
         return policy_page(error.status, problem)
+    if saved.get("status") == "scheduled":
+        flash(_("Version %(version)s of the policy is saved and starts on %(day)s; until then the version in force "
+                "decides. Try it with a dry run first.", version=saved["version"], day=format_day(saved["starts_on"])),
+              "ok")
+        return redirect(url_for("admin.policy_dry_run", version=saved["version"]))
     flash(_("Version %(version)s of the policy is in force from now.", version=saved["version"]), "ok")
     return redirect(url_for("admin.policy_compare", a=saved["version"] - 1 or saved["version"], b=saved["version"]))
+
+
+@bp.post("/policy/<int:version>/withdraw")
+@web.signed_in("network_admin")
+def policy_withdraw(version: int):
+    """Withdraw a scheduled version before it starts (the API refuses one that has started: 409)."""
+    try:
+        web.api("incentive", "POST", f"/policies/{version}/withdraw")
+    except ApiError as error:
+        if error.status == 404:
+            abort(404)
+        message = (_("Version %(version)s has already started: it can no longer be withdrawn; save a new version "
+                     "instead.", version=version) if error.code == "policy_not_scheduled"
+                   else without_ids(i18n.api_message(error)))
+        web.keep_form({}, {}, message)
+        return policy_page(error.status, failed="versions")
+    flash(_("Version %(version)s is withdrawn: it will not start.", version=version), "ok")
+    return redirect(url_for("admin.policy"))
+
+
+#: A dry run reads the whole event history and replays the window twice: it may take a minute or two.
+DRY_RUN_TIMEOUT_SECONDS = 300
+DRY_RUN_FIELDS = ("version", "since", "until")
+
+
+def dry_run_rows(answer: dict) -> list[dict]:
+    """Per branch, by name, each figure of what was decided beside what the version would decide."""
+    rows = []
+    for b in answer.get("branches", []):
+        now, then = b.get("current") or {}, b.get("proposed") or {}
+
+        def levels(d):
+            return {x["level"]: x["count"] for x in d.get("sanctions") or []}
+
+        def funds(d):
+            return {f["period"]: f for f in d.get("funds") or []}
+
+        figures = [
+            (_("Awards granted"), (now.get("awards") or {}).get("count", 0), (then.get("awards") or {}).get("count", 0),
+             "count"),
+            (_("Amount granted"), (now.get("awards") or {}).get("amount", 0),
+             (then.get("awards") or {}).get("amount", 0), "money"),
+            (_("Awards waiting for approval"), (now.get("pending_awards") or {}).get("count", 0),
+             (then.get("pending_awards") or {}).get("count", 0), "count"),
+            (_("Points"), now.get("points", 0), then.get("points", 0), "count"),
+        ]
+        for level in sorted(set(levels(now)) | set(levels(then))):
+            figures.append((_("Sanctions in force: %(level)s", level=labels.label("sanction_level", level)),
+                            levels(now).get(level, 0), levels(then).get(level, 0), "count"))
+        for period in sorted(set(funds(now)) | set(funds(then))):
+            budget = (funds(now).get(period) or funds(then).get(period) or {}).get("budget")
+            figures.append((_("Fund %(period)s granted (budget %(budget)s)", period=period,
+                              budget=format_money(budget)),
+                            (funds(now).get(period) or {}).get("granted", 0),
+                            (funds(then).get(period) or {}).get("granted", 0), "money"))
+        lines = []
+        for text, a, b_, kind in figures:
+            try:
+                differs = float(a or 0) != float(b_ or 0)
+            except (TypeError, ValueError):
+                differs = a != b_
+            shown = (format_money(a), format_money(b_)) if kind == "money" else (a or 0, b_ or 0)
+            lines.append({"text": text, "current": shown[0], "proposed": shown[1], "differs": differs})
+        rows.append({"name": i18n.pick(b.get("name_zh"), b.get("name_en")) or branch_name(b.get("branch_id")),
+                     "lines": lines, "differs": any(line["differs"] for line in lines)})
+    return rows
+
+
+@bp.route("/policy/dry-run", methods=["GET", "POST"])
+@web.signed_in("network_admin")
+def policy_dry_run():
+    """Try a version over past days: per branch, what was decided beside what it would have decided."""
+    versions = web.api("incentive", "GET", "/policies").get("items", [])
+    status, answer, unavailable = 200, None, False
+    chosen = request.form.get("version") if request.method == "POST" else request.args.get("version")
+    if request.method == "POST":
+        typed = typed_of(DRY_RUN_FIELDS)
+        errors: dict = {}
+        check_required(typed, errors, DRY_RUN_FIELDS)
+        check_date(typed, errors, "since")
+        check_date(typed, errors, "until")
+        if typed["version"] and not typed["version"].isdigit():
+            errors.setdefault("version", []).append(_("Choose one of the list."))
+        if errors:
+            keep_local_errors(typed, errors)
+            status = 422
+        else:
+            try:
+                answer = web.api("incentive", "POST", "/policies/dry-run", timeout=DRY_RUN_TIMEOUT_SECONDS,
+                                 json={"version": int(typed["version"]), "since": typed["since"],
+                                       "until": typed["until"]})
+            except ApiError as error:
+                keep_api_error(error, typed, DRY_RUN_FIELDS)
+                status = error.status
+            except ServiceUnavailable:
+                # the event history (Kafka) cannot be read, or the replay took too long: the page stays useful
+                web.keep_form(typed, {}, _("The dry run needs the whole event history, which cannot be read "
+                                           "now. Nothing was changed; try again in a few minutes."))
+                status, unavailable = 503, True
+    template = "admin/fragments/dry_run.html" if is_htmx() else "admin/policy_dry_run.html"
+    return render_template(template, versions=versions, chosen=chosen, answer=answer, unavailable=unavailable,
+                           rows=dry_run_rows(answer) if answer else [],
+                           until_default=date.fromordinal(local_today().toordinal() - 1).isoformat()), status
 
 
 def side_by_side(left: list[str], right: list[str]) -> list[dict]:
@@ -1258,3 +1519,103 @@ def sla():
     targets = {t["severity"]: t for t in web.api("feedback", "GET", "/sla-policy")}
     rows = [(index, severity, targets.get(severity, {})) for index, severity in enumerate(SEVERITY_ORDER)]
     return render_template("admin/sla.html", rows=rows), status
+
+
+# -- a branch's own complaint time limits (branch manager: own branch; network_admin: any) --------
+def _sla_branch_or_404(branch_id: str | None) -> str:
+    """The branch whose targets the page shows: a branch manager's own, else the one chosen."""
+    mine = own_branch()
+    if mine is not None:
+        if branch_id and branch_id != mine:
+            abort(404)  # another branch looks like a page that does not exist
+        return mine
+    if not branch_id:
+        choices = branches()
+        if not choices:
+            abort(404)
+        return choices[0]["id"]
+    if branch_id not in branch_map():
+        abort(404)
+    return branch_id
+
+
+def branch_sla_page(branch_id: str, status: int = 200, failed: str | None = None):
+    """Each severity's targets for the branch, its own or the network's, beside the network's."""
+    targets = web.api_or_none("feedback", "GET", f"/branches/{branch_id}/sla-policy")
+    if targets is None:
+        abort(404)
+    network = {t["severity"]: t for t in web.api("feedback", "GET", "/sla-policy")}
+    by_severity = {t["severity"]: t for t in targets}
+    rows = [(severity, by_severity.get(severity, {}), network.get(severity, {})) for severity in SEVERITY_ORDER
+            if severity in by_severity]
+    own = sum(1 for _s, t, _n in rows if t.get("source") == "branch")
+    return render_template("admin/branch_sla.html", branch_id=branch_id, rows=rows, own=own, failed=failed,
+                           branch_options=branch_choices() if is_network_admin() else []), status
+
+
+@bp.get("/branch-sla")
+@web.signed_in("branch_manager")
+def branch_sla():
+    """The branch's complaint time limits (a network administrator chooses the branch)."""
+    return branch_sla_page(_sla_branch_or_404(request.args.get("branch")))
+
+
+@bp.post("/branch-sla/<branch_id>/<severity>")
+@web.signed_in("branch_manager")
+def branch_sla_save(branch_id: str, severity: str):
+    """Set the branch's own targets for one severity."""
+    branch_id = _sla_branch_or_404(branch_id)
+    if severity not in SEVERITY_ORDER:
+        abort(404)
+    ack, res, business = f"{severity}.acknowledge_hours", f"{severity}.resolve_hours", f"{severity}.business_hours"
+    typed = typed_of((ack, res))
+    if request.form.get(business) == "on":
+        typed[business] = "on"
+    errors: dict = {}
+    check_required(typed, errors, (ack, res))
+    check_number(typed, errors, ack)
+    check_number(typed, errors, res)
+    if errors:
+        keep_local_errors(typed, errors)
+        return branch_sla_page(branch_id, 422, failed=severity)
+    item = {"severity": severity, "acknowledge_hours": typed[ack], "resolve_hours": typed[res],
+            "business_hours": business in typed}
+    try:
+        web.api("feedback", "PUT", f"/branches/{branch_id}/sla-policy", json=[item])
+    except ApiError as error:
+        if error.status in (403, 404):
+            abort(404)
+        errors = {(f"{severity}.{name.split('.', 1)[1]}" if name.startswith("0.") else name): messages
+                  for name, messages in api_errors(error).items()}
+        shown = (ack, res, business)
+        message = (_("Please correct the fields marked below.") if errors and all(n in shown for n in errors)
+                   else without_ids(i18n.api_message(error)))
+        web.keep_form(typed, errors, message)
+        return branch_sla_page(branch_id, error.status, failed=severity)
+    flash(_("%(severity)s: the branch's own time limits apply to its complaints filed from now on.",
+            severity=labels.label("severity", severity)), "ok")
+    return redirect(url_for("admin.branch_sla", branch=branch_id if is_network_admin() else None))
+
+
+@bp.post("/branch-sla/<branch_id>/network")
+@web.signed_in("branch_manager")
+def branch_sla_reset(branch_id: str):
+    """Follow the network's targets again: for one severity (``severity`` in the form) or all."""
+    branch_id = _sla_branch_or_404(branch_id)
+    severity = request.form.get("severity") or None
+    if severity is not None and severity not in SEVERITY_ORDER:
+        abort(404)
+    try:
+        web.api("feedback", "DELETE", f"/branches/{branch_id}/sla-policy",
+                params={"severity": severity} if severity else None)
+    except ApiError as error:
+        if error.status in (403, 404):
+            abort(404)
+        web.keep_form({}, {}, without_ids(i18n.api_message(error)))
+        return branch_sla_page(branch_id, error.status)
+    if severity:
+        flash(_("%(severity)s: the branch follows the network's time limits again.",
+                severity=labels.label("severity", severity)), "ok")
+    else:
+        flash(_("The branch follows the network's time limits again for every severity."), "ok")
+    return redirect(url_for("admin.branch_sla", branch=branch_id if is_network_admin() else None))

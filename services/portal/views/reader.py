@@ -227,7 +227,9 @@ def complaint(point_id: str):
         return _render_desk("reader/complaint.html", point, error.status, tab="complaint")
     session["reader_filed"] = {"code": filed["tracking_code"], "point_id": point["id"], "at": time.time(),
                                "category": filed.get("category"), "severity": filed.get("severity"),
-                               "filed_at": filed.get("filed_at"), "has_contact": bool(filed.get("has_contact"))}
+                               "filed_at": filed.get("filed_at"), "has_contact": bool(filed.get("has_contact")),
+                               "acknowledge_due_at": filed.get("acknowledge_due_at"),
+                               "resolve_due_at": filed.get("resolve_due_at")}
     return redirect(url_for("reader.complaint_filed", point_id=point["id"]))
 
 

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.integration
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 DIRECTORY_API = Path(__file__).resolve().parents[3] / "services" / "directory" / "api.py"
-NETWORK_PAGES = ("/admin/branches", "/admin/cycles", "/admin/rubrics", "/admin/courses", "/admin/courses/new",
+# (the evaluation cycles are a branch manager's too since issue 17: their branch's own cycles)
+NETWORK_PAGES = ("/admin/branches", "/admin/rubrics", "/admin/courses", "/admin/courses/new",
                  "/admin/requirements", "/admin/funds", "/admin/policy", "/admin/policy/compare", "/admin/sla")
 
 
