@@ -7,6 +7,8 @@ in the service's first migration.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Column, Date, MetaData, String, Table, select, update
 from sqlalchemy.engine import Connection
 
@@ -78,56 +80,56 @@ def create_directory_view_tables(op) -> None:
 
 
 # -- handlers ---------------------------------------------------------------------------------
-def on_staff_joined(conn: Connection, event: Event) -> None:
+@dataclass(frozen=True)
+class DirectoryChange:
+    """What one directory event writes: the row of ``table`` with ``key`` gets ``update`` if it
+    exists, else it is inserted with ``insert`` (an event about staff not yet known still records
+    them). The rule lives here once; a consumer that batches its writes (reports) applies the same
+    change through its own store."""
+    table: Table
+    key: dict
+    update: dict
+    insert: dict
+
+
+def directory_change(event: Event) -> DirectoryChange:
+    """The row a directory event writes to the read model."""
     d = event.data
-    values = dict(employee_number=d["employee_number"], name=d["name"], role=d["role"],
-                  branch_id=d["branch_id"], status="active", hire_date=d["hire_date"], left_on=None,
-                  updated_at=event.time)
-    _upsert(conn, known_staff, "staff_id", d["staff_id"], values)
+    if event.type == "lsq.branch.opened.v1":
+        values = dict(code=d["code"], name_zh=d["name_zh"], name_en=d["name_en"])
+        return DirectoryChange(known_branches, {"branch_id": d["branch_id"]}, values, values)
+    if event.type == "lsq.branch.service_point_opened.v1":
+        values = dict(branch_id=d["branch_id"], name_zh=d["name_zh"], name_en=d["name_en"])
+        return DirectoryChange(known_service_points, {"service_point_id": d["service_point_id"]}, values, values)
+    key, stamp = {"staff_id": d["staff_id"]}, {"updated_at": event.time}
+    if event.type == "lsq.staff.joined.v1":
+        values = dict(employee_number=d["employee_number"], name=d["name"], role=d["role"],
+                      branch_id=d["branch_id"], status="active", hire_date=d["hire_date"], left_on=None, **stamp)
+        return DirectoryChange(known_staff, key, values, values)
+    if event.type == "lsq.staff.transferred.v1":
+        return DirectoryChange(known_staff, key, dict(branch_id=d["to_branch_id"], **stamp),
+                               dict(role="staff", branch_id=d["to_branch_id"], status="active", **stamp))
+    if event.type == "lsq.staff.left.v1":
+        return DirectoryChange(known_staff, key, dict(status="left", left_on=d["left_on"], **stamp),
+                               dict(role="staff", branch_id=d["branch_id"], status="left", left_on=d["left_on"],
+                                    **stamp))
+    if event.type == "lsq.staff.updated.v1":
+        values = dict(branch_id=d["branch_id"], role=d["role"], name=d["name"], status=d["status"], **stamp)
+        return DirectoryChange(known_staff, key, values, values)
+    raise ValueError(f"not a directory event: {event.type}")
 
 
-def on_staff_transferred(conn: Connection, event: Event) -> None:
-    d = event.data
-    if not _update(conn, d["staff_id"], branch_id=d["to_branch_id"], updated_at=event.time):
-        _upsert(conn, known_staff, "staff_id", d["staff_id"], dict(
-            role="staff", branch_id=d["to_branch_id"], status="active", updated_at=event.time))
+def on_directory_event(conn: Connection, event: Event) -> None:
+    """Apply a directory event to the read model (update the row, or insert it)."""
+    change = directory_change(event)
+    where = [change.table.c[name] == value for name, value in change.key.items()]
+    if not conn.execute(update(change.table).where(*where).values(**change.update)).rowcount:
+        conn.execute(change.table.insert().values(**change.key, **change.insert))
 
 
-def on_staff_left(conn: Connection, event: Event) -> None:
-    d = event.data
-    if not _update(conn, d["staff_id"], status="left", left_on=d["left_on"], updated_at=event.time):
-        _upsert(conn, known_staff, "staff_id", d["staff_id"], dict(
-            role="staff", branch_id=d["branch_id"], status="left", left_on=d["left_on"], updated_at=event.time))
-
-
-def on_staff_updated(conn: Connection, event: Event) -> None:
-    d = event.data
-    values = dict(branch_id=d["branch_id"], role=d["role"], name=d["name"], status=d["status"],
-                  updated_at=event.time)
-    if not _update(conn, d["staff_id"], **values):
-        _upsert(conn, known_staff, "staff_id", d["staff_id"], values)
-
-
-def on_branch_opened(conn: Connection, event: Event) -> None:
-    d = event.data
-    _upsert(conn, known_branches, "branch_id", d["branch_id"],
-            dict(code=d["code"], name_zh=d["name_zh"], name_en=d["name_en"]))
-
-
-def on_service_point_opened(conn: Connection, event: Event) -> None:
-    d = event.data
-    _upsert(conn, known_service_points, "service_point_id", d["service_point_id"],
-            dict(branch_id=d["branch_id"], name_zh=d["name_zh"], name_en=d["name_en"]))
-
-
-DIRECTORY_HANDLERS = {
-    "lsq.staff.joined.v1": on_staff_joined,
-    "lsq.staff.transferred.v1": on_staff_transferred,
-    "lsq.staff.left.v1": on_staff_left,
-    "lsq.staff.updated.v1": on_staff_updated,
-    "lsq.branch.opened.v1": on_branch_opened,
-    "lsq.branch.service_point_opened.v1": on_service_point_opened,
-}
+DIRECTORY_HANDLERS = {event_type: on_directory_event for event_type in (
+    "lsq.staff.joined.v1", "lsq.staff.transferred.v1", "lsq.staff.left.v1", "lsq.staff.updated.v1",
+    "lsq.branch.opened.v1", "lsq.branch.service_point_opened.v1")}
 
 
 # -- queries and checks -------------------------------------------------------------------------
@@ -182,14 +184,3 @@ def active_staff(conn: Connection, branch_ids: list[str] | None = None) -> list:
     if branch_ids is not None:
         query = query.where(known_staff.c.branch_id.in_(branch_ids))
     return list(conn.execute(query.order_by(known_staff.c.staff_id)).mappings())
-
-
-def _update(conn: Connection, staff_id: str, **values) -> bool:
-    result = conn.execute(update(known_staff).where(known_staff.c.staff_id == staff_id).values(**values))
-    return bool(result.rowcount)
-
-
-def _upsert(conn: Connection, table: Table, key: str, ident: str, values: dict) -> None:
-    result = conn.execute(update(table).where(table.c[key] == ident).values(**values))
-    if not result.rowcount:
-        conn.execute(table.insert().values(**{key: ident}, **values))

@@ -12,7 +12,7 @@ from decimal import Decimal
 from services.reports import store
 from services.reports.store import NONE
 from shared.consumer import PoisonEvent
-from shared.directory_view import DIRECTORY_HANDLERS, known_branches, known_service_points, known_staff
+from shared.directory_view import DIRECTORY_HANDLERS, directory_change
 from shared.events.envelope import Event
 from shared.timeutil import local_date
 
@@ -228,62 +228,16 @@ def on_survey_response(conn, event: Event) -> None:
 
 
 # -- the directory (names), through the batch ------------------------------------------------------
-# The same rows as ``shared.directory_view``'s handlers, written through ``store`` so that a batch
-# keeps them in memory and stores them once (a large network's staff arrive by the thousand in a
-# catch-up; one statement pair each was most of its time). Update when the row exists, else insert.
-def _staff(conn, event: Event, update: dict, insert: dict) -> None:
-    key = {"staff_id": event.data["staff_id"]}
-    exists = store.get(conn, known_staff, **key) is not None
-    store.upsert(conn, known_staff, key, {**update, "updated_at": event.time} if exists
-                 else {**insert, "updated_at": event.time})
+def on_directory_event(conn, event: Event) -> None:
+    """The row ``shared.directory_view`` writes for this event, written through ``store`` so that a
+    batch keeps it in memory and stores it once (a large network's staff arrive by the thousand in
+    a catch-up; one statement pair each was most of its time)."""
+    change = directory_change(event)
+    exists = store.get(conn, change.table, **change.key) is not None
+    store.upsert(conn, change.table, change.key, change.update if exists else change.insert)
 
 
-def on_staff_joined(conn, event: Event) -> None:
-    d = event.data
-    values = {"employee_number": d["employee_number"], "name": d["name"], "role": d["role"],
-              "branch_id": d["branch_id"], "status": "active", "hire_date": d["hire_date"], "left_on": None}
-    _staff(conn, event, values, values)
-
-
-def on_staff_transferred(conn, event: Event) -> None:
-    d = event.data
-    _staff(conn, event, {"branch_id": d["to_branch_id"]},
-           {"role": "staff", "branch_id": d["to_branch_id"], "status": "active"})
-
-
-def on_staff_left(conn, event: Event) -> None:
-    d = event.data
-    _staff(conn, event, {"status": "left", "left_on": d["left_on"]},
-           {"role": "staff", "branch_id": d["branch_id"], "status": "left", "left_on": d["left_on"]})
-
-
-def on_staff_updated(conn, event: Event) -> None:
-    d = event.data
-    values = {"branch_id": d["branch_id"], "role": d["role"], "name": d["name"], "status": d["status"]}
-    _staff(conn, event, values, values)
-
-
-def on_branch_opened(conn, event: Event) -> None:
-    d = event.data
-    store.upsert(conn, known_branches, {"branch_id": d["branch_id"]},
-                 {"code": d["code"], "name_zh": d["name_zh"], "name_en": d["name_en"]})
-
-
-def on_service_point_opened(conn, event: Event) -> None:
-    d = event.data
-    store.upsert(conn, known_service_points, {"service_point_id": d["service_point_id"]},
-                 {"branch_id": d["branch_id"], "name_zh": d["name_zh"], "name_en": d["name_en"]})
-
-
-DIRECTORY = {
-    "lsq.staff.joined.v1": on_staff_joined,
-    "lsq.staff.transferred.v1": on_staff_transferred,
-    "lsq.staff.left.v1": on_staff_left,
-    "lsq.staff.updated.v1": on_staff_updated,
-    "lsq.branch.opened.v1": on_branch_opened,
-    "lsq.branch.service_point_opened.v1": on_service_point_opened,
-}
-assert set(DIRECTORY) == set(DIRECTORY_HANDLERS)  # a new directory event needs its batched twin here
+DIRECTORY = {event_type: on_directory_event for event_type in DIRECTORY_HANDLERS}
 
 HANDLERS = {
     **DIRECTORY,

@@ -51,20 +51,20 @@ def record_title(conn, event: Event) -> None:
 
 
 def on_staff_joined(conn, event: Event) -> None:
-    directory_view.on_staff_joined(conn, event)
+    directory_view.on_directory_event(conn, event)
     record_title(conn, event)  # before the annual requirement, which may follow the title
     assign_onboarding(conn, event)
 
 
 def on_staff_left(conn, event: Event) -> None:
     """Someone who left keeps no seats or waiting-list places, and owes no more training."""
-    directory_view.on_staff_left(conn, event)
+    directory_view.on_directory_event(conn, event)
     release(conn, event.data["staff_id"])
 
 
 def on_staff_updated(conn, event: Event) -> None:
     """The directory view follows; a status of ``left`` releases like ``staff.left`` does."""
-    directory_view.on_staff_updated(conn, event)
+    directory_view.on_directory_event(conn, event)
     record_title(conn, event)
     if event.data["status"] == "left":
         release(conn, event.data["staff_id"])
@@ -86,7 +86,7 @@ def release(conn, staff_id: str) -> None:
 
 def on_staff_transferred(conn, event: Event) -> None:
     """Open requirements, seats and pending activities move with the person to the new branch."""
-    directory_view.on_staff_transferred(conn, event)
+    directory_view.on_directory_event(conn, event)
     d = event.data
     r, e = store.requirements.c, store.enrolments.c
     conn.execute(update(store.requirements).where(r.staff_id == d["staff_id"], r.status == "open")
