@@ -20,7 +20,6 @@ from services.incentive.handlers import HANDLERS
 from services.incentive.runner import IncentiveRunner
 from shared import outbox
 from shared.auth import Principal
-from shared.db import Database
 from shared.errors import Conflict
 from tests.integration.incentive.support import (branch_opened, completed, overdue, praise, praise_rejected,
                                                  resolved, scored, staff_joined)
@@ -48,14 +47,6 @@ def _network_calendar(monkeypatch):
     model.calendar_zone.cache_clear()
     yield
     model.calendar_zone.cache_clear()  # whatever a test set, the next one reads the environment again
-
-
-@pytest.fixture
-def db(database_url):
-    database = Database(database_url, "incentive")
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

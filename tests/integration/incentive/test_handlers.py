@@ -10,31 +10,12 @@ from services.incentive import service, store
 from services.incentive.handlers import HANDLERS
 from services.incentive.runner import IncentiveRunner
 from shared import outbox
-from shared.consumer import ConsumerRunner
-from shared.db import Database
 from shared.timeutil import local_date, utcnow
 from tests.integration.incentive.support import (T0, branch_opened, breached, completed, overdue, praise,
                                                  praise_rejected, resolved, scored, staff_joined)
 
 pytestmark = pytest.mark.integration
 B = "branch-central"
-
-
-@pytest.fixture
-def db(database_url):
-    database = Database(database_url, "incentive")
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture(params=["shared", "batched"])
-def runner(db, request):
-    """The shared runner (a unit of work per event) and the worker's (one per batch) must agree."""
-    factory = ConsumerRunner if request.param == "shared" else IncentiveRunner
-    runner = factory(db, "127.0.0.1:1", "lsq.incentive", HANDLERS)
-    runner.apply_batch([branch_opened(B)])
-    return runner
 
 
 def _staff(runner, name="王芳"):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.integration.incentive.support import T0, event, praise, praise_rejected
-from tests.integration.incentive.test_handlers import B, _ledger, _staff, db, runner  # noqa: F401 - fixtures
+from tests.integration.incentive.test_handlers import B, _ledger, _staff
 
 pytestmark = pytest.mark.integration
 

@@ -13,28 +13,10 @@ from services.incentive import service, store
 from services.incentive.handlers import HANDLERS
 from services.incentive.runner import IncentiveRunner
 from shared import outbox
-from shared.consumer import ConsumerRunner
-from shared.db import Database
-from tests.integration.incentive.support import T0, branch_opened, reopened, resolved, staff_joined
+from tests.integration.incentive.support import T0, reopened, resolved, staff_joined
 
 pytestmark = pytest.mark.integration
 B = "branch-central"
-
-
-@pytest.fixture
-def db(database_url):
-    database = Database(database_url, "incentive")
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture(params=["shared", "batched"])
-def runner(db, request):
-    factory = ConsumerRunner if request.param == "shared" else IncentiveRunner
-    runner = factory(db, "127.0.0.1:1", "lsq.incentive", HANDLERS)
-    runner.apply_batch([branch_opened(B)])
-    return runner
 
 
 def _staff(runner):
