@@ -23,6 +23,9 @@ from shared.errors import DomainError, Forbidden, Unauthorized
 ROLES = ("reader", "staff", "supervisor", "branch_manager", "network_admin", "auditor", "service")
 #: Roles that see every branch; the others see only the branch in their token.
 NETWORK_ROLES = ("network_admin", "auditor", "service")
+#: The roles as a Chinese reader names them (no role codes inside Chinese texts).
+ROLE_ZH = {"reader": "读者", "staff": "馆员", "supervisor": "主管", "branch_manager": "分馆馆长",
+           "network_admin": "总馆管理员", "auditor": "审计人员", "service": "系统服务"}
 #: Roles that may only read.
 READ_ONLY_ROLES = ("auditor",)
 
@@ -56,7 +59,7 @@ class Principal:
         """Raise 403 unless this principal may act on ``branch_id``."""
         if not self.may_see_branch(branch_id):
             raise Forbidden(f"role {self.role} of branch {self.branch_id} cannot access branch {branch_id}",
-                            f"角色 {self.role}（分馆 {self.branch_id}）无权访问分馆 {branch_id}")
+                            "您的角色只能访问本分馆的数据，无权访问其他分馆")
 
 
 ANONYMOUS = Principal(role=None)
@@ -171,10 +174,10 @@ def decode_token(token: str, settings) -> Principal:
             claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"],
                                 options={"verify_aud": False})
     except jwt.PyJWTError as exc:
-        raise Unauthorized(f"invalid token: {exc}", f"令牌无效：{exc}") from None
+        raise Unauthorized(f"invalid token: {exc}", "登录令牌无效或已过期，请重新登录") from None
     role = claims.get("role")
     if role not in ROLES:
-        raise Unauthorized(f"token has unknown role {role!r}", f"令牌中的角色 {role!r} 无效")
+        raise Unauthorized(f"token has unknown role {role!r}", "登录令牌中的角色无效")
     return scoped(Principal(role=role, subject=claims.get("sub"), staff_id=claims.get("staff_id"),
                             branch_id=claims.get("branch_id")))
 
@@ -202,7 +205,7 @@ def load_principal() -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Authorization header must be 'Bearer <token>'",
-                           "Authorization 头必须是 'Bearer <令牌>'")
+                           "请求头中的登录令牌格式不对")
     return decode_token(token.strip(), current_app.extensions["lsq"].settings)
 
 
@@ -226,10 +229,10 @@ def access(*roles: str, anonymous: bool = False):
             principal = current()
             if not anonymous:
                 if principal.anonymous:
-                    raise Unauthorized("a bearer token is required", "需要登录令牌（Bearer）")
+                    raise Unauthorized("a bearer token is required", "需要先登录")
                 if principal.role != "network_admin" and principal.role not in roles:
                     raise Forbidden(f"role {principal.role} may not do this",
-                                    f"角色 {principal.role} 无权执行此操作")
+                                    f"{ROLE_ZH.get(principal.role, '当前角色')}无权执行此操作")
             return view(*args, **kwargs)
 
         checked._lsq_access = {"roles": roles, "anonymous": anonymous}

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from shared.auth import ROLE_ZH
 from shared.errors import Conflict, DomainError, Forbidden, Invalid, Unauthorized
 from shared.events.staff import PROFESSIONAL_TITLE_LABELS, PROFESSIONAL_TITLES  # noqa: F401 - re-exported
 from shared.timeutil import rfc3339
@@ -43,7 +44,7 @@ def check_may_manage(actor_role: str, actor_branch: str | None, branch_id: str, 
     if actor_role == "network_admin":
         return
     if actor_role != "branch_manager":
-        raise Forbidden(f"role {actor_role} may not change the directory", f"角色 {actor_role} 无权修改人员目录")
+        raise Forbidden(f"role {actor_role} may not change the directory", f"{ROLE_ZH.get(actor_role, '当前角色')}无权修改人员目录")
     if branch_id != actor_branch:
         raise Forbidden("a branch manager may change only their own branch's staff",
                         "分馆馆长只能管理本分馆的员工")

@@ -90,3 +90,14 @@ def test_our_own_schema_messages_are_catalogued():
 def test_a_message_written_in_chinese_stays_and_an_unknown_one_gets_a_chinese_text():
     assert to_chinese("星级须为 1 到 5") == "星级须为 1 到 5"
     assert to_chinese("something nobody wrote down") == FALLBACK
+
+
+def test_access_errors_name_roles_in_chinese_not_by_code():
+    from shared.auth import Principal
+    from shared.errors import DomainError
+    try:
+        Principal(role="branch_manager", branch_id="b-1").require_branch("b-2")
+    except DomainError as error:
+        assert not re.search(r"[A-Za-z]", error.message_zh), error.message_zh
+    else:
+        raise AssertionError("another branch must be refused")
