@@ -22,7 +22,10 @@ def _branch_reports(client, branches) -> dict:
         out[f"comparison {period}"] = [r for r in comparison["branches"] if r["branch_id"] in branches]
         for branch in branches:
             for report in ("overview", "sla", "surveys", "review"):
-                body = client.get(f"/reports/{report}?period={period}&branch_id={branch}", headers=ADMIN).json
+                answer = client.get(f"/reports/{report}?period={period}&branch_id={branch}", headers=ADMIN)
+                # An error answer says what it was (a test that only waits would hide it)
+                assert answer.status_code == 200, (report, period, answer.status_code, answer.get_data(as_text=True)[:500])
+                body = answer.json
                 if report == "review":
                     body["summary"].pop("generated_on")  # the day the review is read, not a figure
                 out[f"{report} {period} {branch}"] = body
