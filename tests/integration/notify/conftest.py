@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import uuid
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -47,7 +48,7 @@ def sanction(staff_id: str = STAFF, branch_id: str = BRANCH) -> Event:
     return make_event("lsq.sanction.issued.v1", {
         "sanction_id": str(uuid.uuid4()), "staff_id": staff_id, "branch_id": branch_id, "level": "verbal_warning",
         "policy_version": 1, "reason_en": "substantiated complaint", "reason_zh": "投诉属实", "issued_at": rfc3339(now),
-        "expires_at": rfc3339(now.replace(year=now.year + 1)), "appeal_deadline": "2030-01-15T02:00:00Z"})
+        "expires_at": rfc3339(now + timedelta(days=365)), "appeal_deadline": "2030-01-15T02:00:00Z"})
 
 
 def complaint_filed(branch_id: str = BRANCH, complaint_id: str | None = None) -> Event:

@@ -3,6 +3,7 @@ unread count in the header, mark read in place, my notification settings, and th
 office's failed messages and rules; notify down → every page still renders with a notice."""
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
@@ -50,7 +51,7 @@ def person(live, network):
         _feed(live, _event("lsq.sanction.issued.v1", {
             "sanction_id": str(uuid.uuid4()), "staff_id": staff["id"], "branch_id": branch["id"], "level": level,
             "policy_version": 1, "reason_en": "substantiated complaint", "reason_zh": "投诉属实",
-            "issued_at": rfc3339(now), "expires_at": rfc3339(now.replace(year=now.year + 1)),
+            "issued_at": rfc3339(now), "expires_at": rfc3339(now + timedelta(days=365)),
             "appeal_deadline": "2030-01-15T02:00:00Z"}))
     return {"id": staff["id"], "branch": branch["id"]}
 
